@@ -1,0 +1,106 @@
+import { connect, type Socket } from 'node:net';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
+import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
+import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
+import { splitAddress } from '../utils/ip.util.js';
+import { corkForThisTurn } from '../utils/write-batch.js';
+
+/** Options of a worker connection. */
+export interface GatewayLinkOptions {
+  address: string;
+  workerKey: string;
+  secretKey: string;
+  connectTimeout: number;
+  maxPacketSize: number;
+  bufferLimit: number;
+  onPacket: (packet: Buffer, link: GatewayLink) => void;
+  onOpen: (link: GatewayLink) => void;
+  /** `refused`: closed by the gateway right after connecting, with nothing received (wrong secret key). */
+  onClose: (link: GatewayLink, reason: string, refused: boolean) => void;
+}
+
+/**
+ * A BusinessWorker's "worker connection" to one gateway process (PROTOCOL.md §6.3): it starts
+ * with CMD_WORKER_CONNECT (queued before the TCP connect completes, as PHP does), then carries
+ * events from the gateway and commands to it, in order.
+ */
+export class GatewayLink {
+  readonly socket: Socket;
+  /** Packets dropped because the link's send buffer was full. */
+  dropped = 0;
+  private open = false;
+  private receivedAny = false;
+  private openedAt = 0;
+  private reason = '';
+
+  constructor(private readonly options: GatewayLinkOptions) {
+    const { address, connectTimeout, maxPacketSize } = options;
+    const target = splitAddress(address)!;
+    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+    this.socket = socket;
+    socket.write(
+      encodeGatewayPacket({
+        cmd: GatewayCommand.WORKER_CONNECT,
+        flag: FLAG_BODY_IS_SCALAR,
+        body: Buffer.from(JSON.stringify({ worker_key: options.workerKey, secret_key: options.secretKey })),
+      }),
+    );
+    socket.setTimeout(connectTimeout, () => socket.destroy(new Error(`connect timeout after ${connectTimeout} ms`)));
+    const reader = new GatewayPacketReader(maxPacketSize);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.setKeepAlive(true, 30_000);
+      this.open = true;
+      this.openedAt = Date.now();
+      options.onOpen(this);
+    });
+    socket.on('data', (chunk) => {
+      this.receivedAny = true;
+      try {
+        reader.push(chunk, (packet) => options.onPacket(packet, this));
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on('error', (err) => {
+      this.reason = err.message;
+    });
+    socket.on('close', () => {
+      this.open = false;
+      // A gateway refuses CMD_WORKER_CONNECT by closing at once, before sending anything.
+      const refused = this.openedAt > 0 && !this.receivedAny && !this.reason && Date.now() - this.openedAt < 500;
+      options.onClose(this, this.reason || 'closed by the gateway', refused);
+    });
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  /** True if the TCP connection was ever established. */
+  get wasOpen(): boolean {
+    return this.openedAt > 0;
+  }
+
+  /** True once connected, until closed. */
+  get connected(): boolean {
+    return this.open && !this.socket.destroyed;
+  }
+
+  /** Sends a command packet, coalesced per event-loop turn. False when not connected or saturated. */
+  write(packet: Buffer): boolean {
+    if (!this.connected) return false;
+    if (this.socket.writableLength >= this.options.bufferLimit) {
+      this.dropped++;
+      return false;
+    }
+    corkForThisTurn(this.socket);
+    this.socket.write(packet);
+    return true;
+  }
+
+  /** Closes after what is queued has been written. */
+  end(): void {
+    this.socket.end();
+  }
+}

@@ -1,0 +1,9 @@
+import { invalidOptions } from '../gateway-worker.messages.js';
+
+/** The options given to GatewayWorkerModule are invalid; thrown at startup, listing every problem. */
+export class GatewayWorkerOptionsError extends Error {
+  override readonly name = 'GatewayWorkerOptionsError';
+  constructor(readonly problems: string[]) {
+    super(invalidOptions(problems));
+  }
+}

@@ -1,0 +1,9 @@
+import { invalidClientId } from '../gateway-worker.messages.js';
+
+/** A client_id that is not 20 hexadecimal characters was given to a GatewayService method. */
+export class InvalidClientIdError extends Error {
+  override readonly name = 'InvalidClientIdError';
+  constructor(readonly clientId: unknown) {
+    super(invalidClientId(clientId));
+  }
+}

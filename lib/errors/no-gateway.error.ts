@@ -1,0 +1,9 @@
+import { noGatewayKnown } from '../gateway-worker.messages.js';
+
+/** A query that fans out to every gateway was made while no gateway address is known. */
+export class NoGatewayError extends Error {
+  override readonly name = 'NoGatewayError';
+  constructor(method: string) {
+    super(noGatewayKnown(method));
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * A value handed to `phpSerialize()` has no PHP serialize() form (a function, a symbol, a Date, a
+ * class instance, a cycle, an int outside 64 bits, …). Nothing was written.
+ *
+ * `path` says where the value sits inside the serialized structure, e.g. `session.profile.birthday`,
+ * so the caller can fix the one field instead of guessing.
+ */
+export class PhpSerializeError extends Error {
+  override readonly name = 'PhpSerializeError';
+  /**
+   * @param problem what was found, e.g. `a Date`
+   * @param path where it was found, e.g. `session.profile.birthday`
+   * @param hint what to do about it
+   */
+  constructor(
+    readonly problem: string,
+    readonly path: string,
+    hint = 'Convert it to null, a boolean, a number, a bigint, a string, a Buffer, an array, a Map or a plain object first.',
+  ) {
+    super(`Cannot PHP-serialize ${path}: found ${problem}. ${hint}`);
+  }
+}

@@ -1,0 +1,9 @@
+import { queryTimeout } from '../gateway-worker.messages.js';
+
+/** A gateway did not answer a query within the query timeout. */
+export class QueryTimeoutError extends Error {
+  override readonly name = 'QueryTimeoutError';
+  constructor(readonly address: string, readonly timeoutMs: number) {
+    super(queryTimeout(address, timeoutMs));
+  }
+}

@@ -1,0 +1,76 @@
+import { Injectable, type OnModuleInit, type PipeTransform, type Type } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { GatewayHandlerRegistry } from '../business-worker/gateway-handler.registry.js';
+import { GATEWAY_WORKER_CONTEXT_TYPE, PARAM_ARGS_METADATA } from '../gateway-worker.constants.js';
+import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
+import { GatewayParamsFactory } from './gateway-params.factory.js';
+
+/**
+ * Finds `@GatewayEvents()` providers at `onModuleInit` and registers their `@OnConnect`,
+ * `@OnMessage` and `@OnClose` methods, wrapped by Nest's ExternalContextCreator so guards, pipes,
+ * interceptors and exception filters apply as they do to controllers.
+ */
+@Injectable()
+export class GatewayWorkerExplorer implements OnModuleInit {
+  private readonly paramsFactory = new GatewayParamsFactory();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly accessor: GatewayMetadataAccessor,
+    private readonly contextCreator: ExternalContextCreator,
+    private readonly moduleRef: ModuleRef,
+    private readonly registry: GatewayHandlerRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance } = wrapper;
+      // Request-scoped or not-yet-built providers have no usable instance: skip them.
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const type = instance.constructor as Type;
+      if (!this.accessor.isEventsClass(type)) continue;
+      for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        const method = instance[methodName];
+        const event = this.accessor.getEvent(method);
+        if (!event) continue;
+        await this.resolvePipeClasses(type, methodName);
+        // Pass the original method: Nest reads guard/interceptor metadata off the function object.
+        const call = this.contextCreator.create(
+          instance,
+          method,
+          methodName,
+          PARAM_ARGS_METADATA,
+          this.paramsFactory,
+          undefined,
+          undefined,
+          { guards: true, interceptors: true, filters: true },
+          GATEWAY_WORKER_CONTEXT_TYPE,
+        );
+        this.registry.register(event, { name: `${type.name}.${methodName}`, call });
+      }
+    }
+  }
+
+  /**
+   * Nest instantiates pipe classes only under its HTTP route-args key, so `@Payload(MyPipe)` would
+   * be silently ignored: replace pipe classes by instances (the provider if there is one,
+   * otherwise one built with DI).
+   */
+  private async resolvePipeClasses(type: Type, methodName: string): Promise<void> {
+    const args: Record<string, { pipes?: (Type<PipeTransform> | PipeTransform)[] }> | undefined = Reflect.getMetadata(PARAM_ARGS_METADATA, type, methodName);
+    if (!args) return;
+    for (const entry of Object.values(args)) {
+      if (!entry.pipes?.some((p) => typeof p === 'function')) continue;
+      entry.pipes = await Promise.all(entry.pipes.map((p) => (typeof p === 'function' ? this.pipeInstance(p) : p)));
+    }
+  }
+
+  private async pipeInstance(pipe: Type<PipeTransform>): Promise<PipeTransform> {
+    try {
+      return this.moduleRef.get(pipe, { strict: false });
+    } catch {
+      return this.moduleRef.create(pipe);
+    }
+  }
+}

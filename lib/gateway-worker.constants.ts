@@ -1,0 +1,23 @@
+/** Namespaced metadata keys and injection tokens. */
+export const GATEWAY_EVENTS_METADATA = 'gateway-worker:gateway_events';
+export const ON_EVENT_METADATA = 'gateway-worker:on_event';
+export const PARAM_ARGS_METADATA = 'gateway-worker:param_args';
+/** The `ExecutionContext.getType()` of our handlers. */
+export const GATEWAY_WORKER_CONTEXT_TYPE = 'gateway-worker';
+/** Injection token of the validated options, defaults merged. */
+export const GATEWAY_WORKER_OPTIONS = Symbol('GATEWAY_WORKER_OPTIONS');
+/** Injection token of the raw options as the user gave them. */
+export const GATEWAY_WORKER_RAW_OPTIONS = Symbol('GATEWAY_WORKER_RAW_OPTIONS');
+
+export const DEFAULT_REGISTER_ADDRESS = '127.0.0.1:1236';
+export const DEFAULT_START_PORT = 2000;
+export const DEFAULT_QUERY_TIMEOUT = 5_000;
+export const DEFAULT_CONNECT_TIMEOUT = 3_000;
+export const DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE = 1_024_000;
+export const DEFAULT_SEND_TO_WORKER_BUFFER_SIZE = 10_240_000;
+/** Delay before reconnecting to a Register or a gateway (PHP: 1 s). */
+export const RECONNECT_DELAY = 1_000;
+/** Keepalive towards a non-local Register (PHP: 25 s). */
+export const REGISTER_PING_INTERVAL = 25_000;
+/** The Register closes connections silent for this long after connecting (PHP: 10 s). */
+export const REGISTER_AUTH_TIMEOUT = 10_000;

@@ -1,0 +1,56 @@
+/**
+ * Every message the library logs or throws, as functions, so wording stays consistent and each
+ * says what happened and what to do.
+ */
+
+export const packetTooShort = (len: number, min = 28) =>
+  `Packet length ${len} is below the minimum of ${min} bytes: the peer does not speak this protocol or the stream is corrupt. The connection is closed.`;
+export const packetTooLarge = (len: number, max: number) =>
+  `Packet length ${len} exceeds the limit of ${max} bytes. The connection is closed; raise maxPackageSize if such packets are legitimate.`;
+export const lineTooLong = (max: number) =>
+  `Line of ${max} bytes or more without a newline. The connection is closed; raise maxPackageSize if such lines are legitimate.`;
+export const invalidClientId = (id: unknown) =>
+  `Invalid client_id ${JSON.stringify(id)}: a client_id is 20 hexadecimal characters (lanIp, lanPort, connection id), as given to your @OnConnect handler.`;
+export const invalidOptions = (problems: string[]) =>
+  `Invalid GatewayWorker options:\n  - ${problems.join('\n  - ')}\nFix the options passed to GatewayWorkerModule.forRoot()/forRootAsync().`;
+export const noCurrentClient = (method: string) =>
+  `${method}() needs a current client, but it was called outside a @OnConnect/@OnMessage/@OnClose handler (or outside a BusinessWorker). Use the variant that takes a client_id instead.`;
+export const wrongSecretKey = (tier: string, peer: string, what: string) =>
+  `${tier}: ${what} from ${peer} was refused: wrong secret key. Give every tier of the cluster the same secretKey.`;
+export const unauthorizedPacket = (peer: string, cmd: number) =>
+  `Gateway: unauthorized packet (cmd ${cmd}) from ${peer} before CMD_WORKER_CONNECT/CMD_GATEWAY_CLIENT_CONNECT; connection closed.`;
+export const unknownCommand = (peer: string, cmd: number) =>
+  `Gateway: unknown command ${cmd} from ${peer}; ignored.`;
+export const protocolErrorFrom = (tier: string, peer: string, reason: string) => `${tier}: ${peer}: ${reason}`;
+export const registerBadRequest = (ip: string, line: string) =>
+  `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
+export const registerAuthTimeout = (peer: string) =>
+  `Register: ${peer} sent nothing within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
+export const registerUnreachable = (tier: string, address: string, reason: string) =>
+  `${tier}: cannot reach the Register at ${address} (${reason}); retrying every second. Start the register tier or fix registerAddress.`;
+export const gatewayUnreachable = (address: string, reason: string) =>
+  `Cannot reach gateway ${address} (${reason}). Check that the gateway process is running and that its lanIp/startPort are reachable from here.`;
+export const queryTimeout = (address: string, ms: number) =>
+  `Gateway ${address} did not answer within ${ms} ms. Its part of the result is missing; raise queryTimeout if the gateway is just slow.`;
+export const partialResult = (method: string, failed: string[]) =>
+  `${method}(): gateways ${failed.join(', ')} did not answer; the result is partial.`;
+export const noGatewayKnown = (method: string) =>
+  `${method}(): no gateway is known yet (the Register has not sent any address). Wait for the cluster to start, or check registerAddress.`;
+export const noWorkerConnected = (clientId: string) =>
+  `Gateway: no BusinessWorker connected; client ${clientId} is closed. Start the business tier.`;
+export const handlerFailed = (event: string, clientId: string, err: unknown) =>
+  `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+export const guardDenied = (event: string, clientId: string) =>
+  `${event} for client ${clientId} was denied by a guard${event === 'onConnect' ? '; the connection is closed' : ''}.`;
+export const sessionNotWritable = (clientId: string, reason: string) =>
+  `Session of client ${clientId} was not written back: ${reason}. Keep sessions to plain objects, arrays, strings, numbers, booleans and null.`;
+export const sessionMergeFailed = (clientId: string, reason: string) =>
+  `Gateway: updateSession for client ${clientId} failed (${reason}); the old session is kept.`;
+export const invalidBody = (cmd: number, peer: string) =>
+  `Gateway: cmd ${cmd} from ${peer} carries a serialized body that is not a string; dropped (a PHP gateway would crash here).`;
+export const invalidExtJson = (cmd: number, peer: string) =>
+  `Gateway: cmd ${cmd} from ${peer} has invalid JSON in ext_data; ignored.`;
+export const listenFailed = (tier: string, address: string, reason: string) =>
+  `${tier} cannot listen on ${address}: ${reason}. Choose a free port or stop the process holding it.`;
+export const serverNotListening = (what: string) =>
+  `${what} is not available yet: it exists once the microservice has started (after app.listen()).`;

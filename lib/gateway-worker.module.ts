@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
+import { GatewayHandlerRegistry } from './business-worker/gateway-handler.registry.js';
+import { GatewayClient } from './client/gateway.client.js';
+import { GatewayMetadataAccessor } from './explorer/gateway-metadata.accessor.js';
+import { GatewayWorkerExplorer } from './explorer/gateway-worker.explorer.js';
+import { GatewayServer } from './gateway/gateway.server.js';
+import { GATEWAY_WORKER_OPTIONS, GATEWAY_WORKER_RAW_OPTIONS } from './gateway-worker.constants.js';
+import { GatewayWorkerConfigurableModule } from './gateway-worker.module-definition.js';
+import { resolveGatewayWorkerOptions } from './gateway-worker.options.js';
+import { GatewayService } from './gateway.service.js';
+import { RegisterServer } from './register/register.server.js';
+
+/**
+ * GatewayWorker for Nest. Import it once with the cluster's options:
+ *
+ * ```ts
+ * @Module({
+ *   imports: [GatewayWorkerModule.forRoot({
+ *     registerAddress: '127.0.0.1:1236',
+ *     gateway: { listen: 'websocket://0.0.0.0:7272', lanIp: '127.0.0.1', startPort: 2900 },
+ *     businessWorker: { name: 'ChatBusinessWorker' },
+ *   })],
+ *   providers: [ChatEvents],
+ * })
+ * export class AppModule {}
+ * ```
+ *
+ * then boot the tier(s) this process runs as microservices (`RegisterServer`, `GatewayServer`,
+ * `BusinessWorkerServer`), and inject `GatewayService` wherever you push. `forRootAsync()` takes
+ * `useFactory`/`inject`, `useClass` or `useExisting`. Options are validated at startup.
+ * The module is global unless `global: false`.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: GATEWAY_WORKER_OPTIONS,
+      useFactory: resolveGatewayWorkerOptions,
+      inject: [GATEWAY_WORKER_RAW_OPTIONS],
+    },
+    GatewayHandlerRegistry,
+    GatewayMetadataAccessor,
+    GatewayWorkerExplorer,
+    RegisterServer,
+    GatewayServer,
+    BusinessWorkerServer,
+    GatewayClient,
+    GatewayService,
+  ],
+  exports: [GATEWAY_WORKER_OPTIONS, GatewayService, GatewayHandlerRegistry, RegisterServer, GatewayServer, BusinessWorkerServer, GatewayClient],
+})
+export class GatewayWorkerModule extends GatewayWorkerConfigurableModule {}

@@ -1,0 +1,41 @@
+import type { Socket } from 'node:net';
+import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
+import { corkForThisTurn } from '../utils/write-batch.js';
+
+/**
+ * A connection on a gateway's internal port: a BusinessWorker's worker connection (after
+ * CMD_WORKER_CONNECT) or a caller's client connection (GatewayClient, worker queries).
+ */
+export class InnerConnection {
+  authorized: boolean;
+  /** Set once CMD_WORKER_CONNECT registered it as a worker. */
+  workerKey: string | null = null;
+  /** Packets dropped because this link's send buffer was full. */
+  dropped = 0;
+  readonly reader: GatewayPacketReader;
+  readonly name: string;
+
+  constructor(
+    readonly socket: Socket,
+    maxPacketSize: number,
+    private readonly bufferLimit: number,
+    secretKey: string,
+  ) {
+    this.authorized = secretKey === '';
+    this.reader = new GatewayPacketReader(maxPacketSize);
+    this.name = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  /** Writes a packet, coalesced per event-loop turn; false (dropped) when the link is saturated. */
+  write(packet: Buffer): boolean {
+    const socket = this.socket;
+    if (socket.destroyed) return false;
+    if (socket.writableLength >= this.bufferLimit) {
+      this.dropped++;
+      return false;
+    }
+    corkForThisTurn(socket);
+    socket.write(packet);
+    return true;
+  }
+}

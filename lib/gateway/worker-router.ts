@@ -1,0 +1,69 @@
+import type { InnerConnection } from './inner-connection.js';
+import type { ClientConnection } from './client-connection.js';
+
+/**
+ * Binds each client to one worker connection and keeps it there (PHP's "bind" router,
+ * PROTOCOL.md §5.5). Least-connections counts assignments per worker, as PHP does; a client whose
+ * worker has gone is re-bound on its next event.
+ */
+export class WorkerRouter {
+  /** Worker key (`"<remoteIp>:<name>:<index>"`) → connection, in connection order. */
+  readonly workers = new Map<string, InnerConnection>();
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly mode: 'least-connections' | 'random') {}
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  /** Registers a worker; returns the connection it replaces (same key), which the caller closes. */
+  add(key: string, conn: InnerConnection): InnerConnection | undefined {
+    const old = this.workers.get(key);
+    this.workers.delete(key);
+    this.workers.set(key, conn);
+    this.counts.set(key, 0);
+    return old;
+  }
+
+  /** Forgets a worker connection (only if it is still the registered one for its key). */
+  remove(key: string, conn: InnerConnection): boolean {
+    if (this.workers.get(key) !== conn) return false;
+    this.workers.delete(key);
+    this.counts.delete(key);
+    return true;
+  }
+
+  /** The worker for this client, binding it first if needed; null when no worker is connected. */
+  route(client: ClientConnection): InnerConnection | null {
+    if (client.workerKey !== null) {
+      const bound = this.workers.get(client.workerKey);
+      if (bound) return bound;
+    }
+    if (this.workers.size === 0) return null;
+    let key: string;
+    if (this.mode === 'random') {
+      const keys = [...this.workers.keys()];
+      key = keys[Math.floor(Math.random() * keys.length)]!;
+    } else {
+      let best = Infinity;
+      key = '';
+      for (const [k, n] of this.counts) {
+        if (n < best) {
+          best = n;
+          key = k;
+        }
+      }
+      this.counts.set(key, best + 1);
+    }
+    client.workerKey = key;
+    return this.workers.get(key)!;
+  }
+
+  /** A bound client closed: its worker's count goes down (never below 0). */
+  release(client: ClientConnection): void {
+    if (client.workerKey === null || this.mode !== 'least-connections') return;
+    const n = this.counts.get(client.workerKey);
+    if (n !== undefined && n > 0) this.counts.set(client.workerKey, n - 1);
+  }
+}

@@ -1,0 +1,89 @@
+import type { ModuleMetadata, Type } from '@nestjs/common';
+
+/**
+ * Options of the Register tier (the discovery service gateways and workers meet at).
+ * A Register is one process; its state lives in memory (PROTOCOL.md §1).
+ */
+export interface RegisterOptions {
+  /** Where to listen: `"text://0.0.0.0:1236"` or `"0.0.0.0:1236"`. Default: the port of the first `registerAddress`, on all interfaces. */
+  listen?: string;
+}
+
+/** Options of the Gateway tier: the processes that hold client connections. */
+export interface GatewayOptions {
+  /**
+   * Public listen URI(s): `text://` (newline-delimited, telnet works), `frame://` (4-byte length
+   * prefix), `tcp://` (no framing, as workerman's plain TCP) or `websocket://`, e.g.
+   * `['text://0.0.0.0:8282', 'websocket://0.0.0.0:7272']`. One gateway process may serve several.
+   */
+  listen: string | string[];
+  /** Process name shown in logs and status. Default `'Gateway'`. */
+  name?: string;
+  /** IPv4 literal other hosts reach this gateway on; part of every client_id. Default `'127.0.0.1'`. */
+  lanIp?: string;
+  /** First internal port; process `i` listens on `startPort + i`. Default `2000`; `0` lets the OS choose (tests). */
+  startPort?: number;
+  /** Index of this process among `count` gateway processes. Default `0`. */
+  processIndex?: number;
+  /** Number of gateway processes the process manager starts. Default `1`. */
+  count?: number;
+  /** Bind address of the internal port when it differs from lanIp (Docker/NAT). Default: derived from lanIp. */
+  innerTcpWorkerListen?: string;
+  /** Bytes queued for one client before new messages to it are dropped. Default `1_024_000`. */
+  sendToClientBufferSize?: number;
+  /** Bytes queued on one internal link before new packets on it are dropped. Default `10_240_000`. */
+  sendToWorkerBufferSize?: number;
+  /** How a client is bound to a worker: `'least-connections'` (default) or `'random'`; sticky either way. */
+  router?: 'least-connections' | 'random';
+}
+
+/** Options of the BusinessWorker tier: the processes that run your event handlers. */
+export interface BusinessWorkerOptions {
+  /**
+   * Worker name; gateways identify a worker connection by `"<host>:<name>:<processIndex>"`, so it
+   * must be unique per host (use a different name from PHP workers on the same host). Default `'BusinessWorker'`.
+   */
+  name?: string;
+  /** Index of this process among `count` worker processes. Default `0`. */
+  processIndex?: number;
+  /** Number of worker processes the process manager starts. Default `1`. */
+  count?: number;
+  /** Bytes queued on one gateway link before new packets are dropped. Default `10_240_000`. */
+  sendToGatewayBufferSize?: number;
+}
+
+/** Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`. */
+export interface GatewayWorkerModuleOptions {
+  /** Register address(es) `"host:port"`; gateways and workers use all of them. Default `'127.0.0.1:1236'`. */
+  registerAddress?: string | string[];
+  /** Shared secret of the Register and every internal link. Default `''` (anyone reaching an internal port has full control). */
+  secretKey?: string;
+  /** Options of the Register tier, used when this app runs `RegisterServer`. */
+  register?: RegisterOptions;
+  /** Options of the Gateway tier, required when this app runs `GatewayServer`. */
+  gateway?: GatewayOptions;
+  /** Options of the BusinessWorker tier, used when this app runs `BusinessWorkerServer`. */
+  businessWorker?: BusinessWorkerOptions;
+  /** Per-gateway timeout of queries, in ms. Default `5000`. */
+  queryTimeout?: number;
+  /** Timeout of TCP connects to gateways and registers, in ms. Default `3000`. */
+  connectTimeout?: number;
+  /** Largest packet or line accepted on any link, in bytes. Default `10_485_760` (workerman's). */
+  maxPackageSize?: number;
+  /** Register the module globally (default `true`), so GatewayService can be injected anywhere. */
+  global?: boolean;
+}
+
+/** A class that builds the options, for `forRootAsync({ useClass })`. */
+export interface GatewayWorkerOptionsFactory {
+  createGatewayWorkerOptions(): Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
+}
+
+/** Options of `GatewayWorkerModule.forRootAsync()`. */
+export interface GatewayWorkerModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory?: (...args: any[]) => Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
+  inject?: any[];
+  useClass?: Type<GatewayWorkerOptionsFactory>;
+  useExisting?: Type<GatewayWorkerOptionsFactory>;
+  global?: boolean;
+}

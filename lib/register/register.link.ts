@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import { connect, type Socket } from 'node:net';
+import { RECONNECT_DELAY, REGISTER_PING_INTERVAL } from '../gateway-worker.constants.js';
+import { registerUnreachable } from '../gateway-worker.messages.js';
+import { LineReader } from '../protocol/line.reader.js';
+import { parseRegisterMessage, PING_LINE, type RegisterMessage } from '../protocol/register-message.js';
+import { splitAddress } from '../utils/ip.util.js';
+
+/** How a gateway or a worker talks to one Register. */
+export interface RegisterLinkOptions {
+  /** `"host:port"` of the Register. */
+  address: string;
+  /** The line announcing this peer, sent on every (re)connect. */
+  hello: () => Buffer;
+  /** Called with each message the Register sends (workers: `broadcast_addresses`). */
+  onMessage?: (message: RegisterMessage) => void;
+  /** Called when the link drops (before the reconnect is scheduled). */
+  onClose?: () => void;
+  connectTimeout: number;
+  maxLineSize: number;
+  logger: Logger;
+  tier: string;
+}
+
+/**
+ * A persistent link to one Register (PROTOCOL.md §4.3): announce on connect, ping every 25 s when
+ * the Register is not on 127.0.0.1, reconnect 1 s after any close — so a restarted Register learns
+ * the cluster again by itself. Unreachability is logged once per outage, not every second.
+ */
+export class RegisterLink {
+  private socket: Socket | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private reportedDown = false;
+  private connectedOnce = false;
+
+  constructor(private readonly options: RegisterLinkOptions) {}
+
+  /** True while the TCP link to the Register is up. */
+  get connected(): boolean {
+    return this.socket !== null && !this.socket.connecting && !this.socket.destroyed;
+  }
+
+  /** Opens the link; it then stays up (reconnecting) until `stop()`. */
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Sends a line if connected (the re-announce on reconnect covers the rest). */
+  send(line: Buffer): boolean {
+    if (!this.connected) return false;
+    this.socket!.write(line);
+    return true;
+  }
+
+  /** Closes the link for good. */
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.reconnectTimer = this.pingTimer = null;
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private connect(): void {
+    const { address, connectTimeout, maxLineSize, logger, tier } = this.options;
+    const target = splitAddress(address)!;
+    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+    this.socket = socket;
+    socket.setTimeout(connectTimeout, () => socket.destroy(new Error(`connect timeout after ${connectTimeout} ms`)));
+    const reader = new LineReader(maxLineSize);
+    let lastError = '';
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.setKeepAlive(true, 30_000);
+      if (this.reportedDown || this.connectedOnce) logger.log(`${tier}: connected to the Register at ${address}`);
+      this.reportedDown = false;
+      this.connectedOnce = true;
+      socket.write(this.options.hello());
+      if (!address.startsWith('127.0.0.1')) {
+        this.pingTimer = setInterval(() => socket.write(PING_LINE), REGISTER_PING_INTERVAL);
+        this.pingTimer.unref();
+      }
+    });
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk, (line) => {
+          const msg = parseRegisterMessage(line);
+          if (!msg) {
+            logger.warn(`${tier}: unreadable message from the Register at ${address}: ${line.toString().slice(0, 200)}`);
+            return;
+          }
+          this.options.onMessage?.(msg);
+        });
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on('error', (err) => {
+      lastError = err.message;
+    });
+    socket.on('close', () => {
+      if (this.pingTimer) clearInterval(this.pingTimer);
+      this.pingTimer = null;
+      if (this.socket === socket) this.socket = null;
+      if (this.stopped) return;
+      if (!this.reportedDown) {
+        this.reportedDown = true;
+        logger.warn(registerUnreachable(tier, address, lastError || 'connection closed'));
+      }
+      this.options.onClose?.();
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        if (!this.stopped) this.connect();
+      }, RECONNECT_DELAY);
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, greeted, TextClient, waitFor, WsClient } from './support/net.js';
+import { alive, startNode } from './support/processes.js';
+
+/**
+ * The chat sample exactly as `npm start` runs it: Register, Gateway, BusinessWorker and the web
+ * page server as separate processes, on free ports.
+ */
+/** The next line about one of `ids`: other tests' clients chat on the same sample too. */
+const about = (c: TextClient | WsClient, ...ids: string[]) => c.until((m) => ids.some((id) => m.startsWith(id)));
+
+describe('chat sample (npm start), separate processes', () => {
+  let sample: ReturnType<typeof startNode>;
+  let textPort: number;
+  let wsPort: number;
+  let webPort: number;
+
+  beforeAll(async () => {
+    const [register, start] = [await freePort(), await freePort()];
+    textPort = await freePort();
+    wsPort = await freePort();
+    webPort = await freePort();
+    sample = startNode('dist/sample/start.js', {
+      GW_REGISTER_ADDRESS: `127.0.0.1:${register}`,
+      GW_TEXT_PORT: String(textPort),
+      GW_WS_PORT: String(wsPort),
+      GW_START_PORT: String(start),
+      GW_WEB_PORT: String(webPort),
+    });
+    // Ready when a client is greeted: the worker has found the gateway through the Register.
+    const { client } = await greeted(() => TextClient.connect(textPort), 20_000);
+    client.close();
+  }, 30_000);
+
+  afterAll(async () => {
+    let children: number[] = [];
+    try {
+      children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(sample.child.pid)]).toString().trim().split(/\s+/).map(Number);
+    } catch {
+      /* no children left */
+    }
+    expect(children.length).toBe(4);
+    await sample.stop();
+    // Nothing of the sample is left running.
+    await waitFor(() => !alive(sample.child.pid!) && children.every((p) => !alive(p)), 'every sample process to exit', 10_000);
+  }, 20_000);
+
+  it('runs the GatewayWorker demo over telnet-style text: Hello, login, said, logout', async () => {
+    const a = await greeted(() => TextClient.connect(textPort));
+    expect(await about(a.client, a.id)).toBe(`${a.id} login`);
+    const b = await greeted(() => TextClient.connect(textPort));
+    expect(await about(b.client, b.id)).toBe(`${b.id} login`);
+    expect(await about(a.client, b.id)).toBe(`${b.id} login`);
+    expect(a.id).toMatch(/^7f000001[0-9a-f]{12}$/);
+
+    a.client.send('hello');
+    expect(await about(a.client, a.id)).toBe(`${a.id} said hello`);
+    expect(await about(b.client, a.id)).toBe(`${a.id} said hello`);
+
+    b.client.close();
+    expect(await about(a.client, b.id)).toBe(`${b.id} logout`);
+    a.client.close();
+  });
+
+  it('runs the same chat over websocket, mixed with text clients', async () => {
+    const w = await greeted(() => WsClient.connect(`ws://127.0.0.1:${wsPort}`));
+    expect(await about(w.client, w.id)).toBe(`${w.id} login`);
+    const t = await greeted(() => TextClient.connect(textPort));
+    expect(await about(t.client, t.id)).toBe(`${t.id} login`);
+    expect(await about(w.client, t.id)).toBe(`${t.id} login`);
+
+    w.client.send('hi from the browser');
+    expect(await about(w.client, w.id)).toBe(`${w.id} said hi from the browser`);
+    expect(await about(t.client, w.id)).toBe(`${w.id} said hi from the browser`);
+
+    w.client.close();
+    expect(await about(t.client, w.id)).toBe(`${w.id} logout`);
+    t.client.close();
+  });
+
+  it('serves the chat page that connects to the websocket port', async () => {
+    const res = await fetch(`http://127.0.0.1:${webPort}/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('new WebSocket(url)');
+    expect(html).toContain(`:${wsPort}`);
+    // A plain HTTP request to the websocket port says what it is instead of hanging.
+    const ws = await fetch(`http://127.0.0.1:${wsPort}/`);
+    expect(ws.status).toBe(426);
+  });
+});
