@@ -79,6 +79,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   const queryTimeout = positive('queryTimeout', o.queryTimeout, DEFAULT_QUERY_TIMEOUT);
   const connectTimeout = positive('connectTimeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT);
   const maxPackageSize = positive('maxPackageSize', o.maxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
+  const innerMaxPackageSize = positive('innerMaxPackageSize', o.innerMaxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
 
   // Register: listen on the port of the first register address by default.
   let register = { host: '0.0.0.0', port: splitAddress(String(registerAddresses[0] ?? ''))?.port ?? 1236 };
@@ -145,6 +146,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     queryTimeout,
     connectTimeout,
     maxPackageSize,
+    innerMaxPackageSize,
     register,
     gateway,
     businessWorker,

@@ -16,7 +16,7 @@ import type { ResolvedGatewayWorkerOptions } from './interfaces/resolved-options
 import { decodeClientId, encodeClientId, type ClientIdParts } from './protocol/client-id.js';
 import { ip2long, splitAddress } from './utils/ip.util.js';
 import { FLAG_BODY_IS_SCALAR, FLAG_NOT_CALL_ENCODE, GatewayCommand } from './protocol/gateway-command.js';
-import { encodeGatewayPacket } from './protocol/gateway-packet.js';
+import { encodeBody, encodeGatewayPacket } from './protocol/gateway-packet.js';
 import { phpSerialize, phpUnserialize } from './protocol/php-serialize.js';
 import { isPhpEmpty } from './protocol/php-value.js';
 import { replaceRecursive } from './utils/replace-recursive.js';
@@ -284,18 +284,14 @@ export class GatewayService {
     return this.transport().send(address, packet);
   }
 
-  /** A send-type packet: strings/bytes as they are, other values as JSON text. */
+  /**
+   * A send-type packet. Strings and bytes go as they are, numbers and booleans as PHP would cast
+   * them, objects and arrays as JSON text (what a browser expects, and what a PHP gateway can send
+   * to any client protocol).
+   */
   private packet(cmd: number, message: GatewayMessage, raw: boolean, connectionId = 0, ext = ''): Buffer {
-    const body =
-      typeof message === 'string'
-        ? Buffer.from(message)
-        : Buffer.isBuffer(message)
-          ? message
-          : message instanceof Uint8Array
-            ? Buffer.from(message)
-            : typeof message === 'number' || typeof message === 'boolean'
-              ? Buffer.from(typeof message === 'boolean' ? (message ? '1' : '') : String(message))
-              : Buffer.from(JSON.stringify(message));
+    const isStructured = message !== null && typeof message === 'object' && !(message instanceof Uint8Array);
+    const { body } = encodeBody(isStructured ? JSON.stringify(message) : message);
     return encodeGatewayPacket({
       cmd,
       connectionId,

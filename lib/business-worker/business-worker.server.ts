@@ -103,7 +103,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
           if (list) this.setAddresses(list);
         },
         connectTimeout: this.options.connectTimeout,
-        maxLineSize: this.options.maxPackageSize,
+        maxLineSize: this.options.innerMaxPackageSize,
         logger: this.logger,
         tier: `BusinessWorker ${this.workerKey}`,
       });
@@ -177,7 +177,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       workerKey: this.workerKey,
       secretKey: this.options.secretKey,
       connectTimeout: this.options.connectTimeout,
-      maxPacketSize: this.options.maxPackageSize,
+      maxPacketSize: this.options.innerMaxPackageSize,
       bufferLimit: this.options.businessWorker.sendToGatewayBufferSize,
       onPacket: (raw, l) => this.onPacket(l, raw),
       onOpen: (l) => {

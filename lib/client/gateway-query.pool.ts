@@ -15,7 +15,7 @@ export class GatewayQueryPool {
         address,
         secretKey: this.options.secretKey,
         connectTimeout: this.options.connectTimeout,
-        maxPacketSize: this.options.maxPackageSize,
+        maxPacketSize: this.options.innerMaxPackageSize,
       });
       this.links.set(address, link);
     }

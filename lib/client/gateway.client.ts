@@ -76,7 +76,7 @@ export class GatewayClient implements GatewayTransport, OnModuleDestroy {
           this.markReady?.();
         },
         connectTimeout: this.options.connectTimeout,
-        maxLineSize: this.options.maxPackageSize,
+        maxLineSize: this.options.innerMaxPackageSize,
         logger: this.logger,
         tier: 'GatewayClient',
       });

@@ -141,7 +141,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
         address,
         hello: () => gatewayConnectLine(this.address, this.secretKey),
         connectTimeout: this.options.connectTimeout,
-        maxLineSize: this.options.maxPackageSize,
+        maxLineSize: this.options.innerMaxPackageSize,
         logger: this.logger,
         tier: g.name,
       });
@@ -342,7 +342,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
 
   private acceptInner(socket: Socket): void {
     const g = this.options.gateway!;
-    const conn = new InnerConnection(socket, this.options.maxPackageSize, g.sendToWorkerBufferSize, this.secretKey);
+    const conn = new InnerConnection(socket, this.options.innerMaxPackageSize, g.sendToWorkerBufferSize, this.secretKey);
     this.innerConnections.add(conn);
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {

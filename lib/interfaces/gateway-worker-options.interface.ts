@@ -68,8 +68,10 @@ export interface GatewayWorkerModuleOptions {
   queryTimeout?: number;
   /** Timeout of TCP connects to gateways and registers, in ms. Default `3000`. */
   connectTimeout?: number;
-  /** Largest packet or line accepted on any link, in bytes. Default `10_485_760` (workerman's). */
+  /** Largest message a client may send (a line, a frame, a websocket message), in bytes. Default `10_485_760` (workerman's). */
   maxPackageSize?: number;
+  /** Largest packet accepted on the internal links (gateway ↔ worker, Register), in bytes. Default `10_485_760`. */
+  innerMaxPackageSize?: number;
   /** Register the module globally (default `true`), so GatewayService can be injected anywhere. */
   global?: boolean;
 }

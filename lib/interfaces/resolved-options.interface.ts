@@ -16,6 +16,7 @@ export interface ResolvedGatewayWorkerOptions {
   queryTimeout: number;
   connectTimeout: number;
   maxPackageSize: number;
+  innerMaxPackageSize: number;
   register: { host: string; port: number };
   gateway: {
     listen: ListenAddress[];

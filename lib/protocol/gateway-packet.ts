@@ -1,5 +1,6 @@
 import { FLAG_BODY_IS_SCALAR, HEAD_LEN } from './gateway-command.js';
 import { phpSerialize, phpUnserialize } from './php-serialize.js';
+import { phpStringCast } from './php-string-cast.js';
 
 /**
  * One GatewayProtocol packet (PROTOCOL.md §2.1). Numeric fields the sender does not use are 0,
@@ -82,13 +83,11 @@ export function encodeBody(message: unknown): { body: Buffer; flag: number } {
   if (typeof message === 'string') return { body: Buffer.from(message), flag: FLAG_BODY_IS_SCALAR };
   if (Buffer.isBuffer(message)) return { body: message, flag: FLAG_BODY_IS_SCALAR };
   if (message instanceof Uint8Array) return { body: Buffer.from(message), flag: FLAG_BODY_IS_SCALAR };
-  if (typeof message === 'number' || typeof message === 'bigint') {
-    return { body: Buffer.from(String(message)), flag: FLAG_BODY_IS_SCALAR };
+  if (typeof message === 'number' || typeof message === 'bigint' || typeof message === 'boolean') {
+    return { body: Buffer.from(phpStringCast(message)), flag: FLAG_BODY_IS_SCALAR };
   }
-  if (typeof message === 'boolean') return { body: message ? ONE : EMPTY, flag: FLAG_BODY_IS_SCALAR };
   return { body: phpSerialize(message ?? null), flag: 0 };
 }
-const ONE = Buffer.from('1');
 
 /**
  * Reads a packet body: raw bytes when `FLAG_BODY_IS_SCALAR` is set, otherwise the unserialized

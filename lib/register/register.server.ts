@@ -100,7 +100,7 @@ export class RegisterServer extends Server<RegisterServerEvents> implements Cust
       this.logger.warn(registerAuthTimeout(peer.name));
       socket.destroy();
     }, REGISTER_AUTH_TIMEOUT);
-    const reader = new LineReader(this.options.maxPackageSize);
+    const reader = new LineReader(this.options.innerMaxPackageSize);
     socket.on('data', (chunk) => {
       try {
         reader.push(chunk, (line) => {
