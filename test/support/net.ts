@@ -160,7 +160,8 @@ export async function greeted<T extends TextClient | WsClient>(connectFn: () => 
       continue;
     }
     try {
-      const hello = await client.next(Math.max(100, deadline - Date.now()));
+      // Broadcasts about other clients may arrive before our greeting: the greeting is ours to wait for.
+      const hello = await client.until((m) => m.startsWith('Hello '), Math.max(100, deadline - Date.now()));
       const m = /^Hello ([0-9a-f]{20})$/.exec(hello);
       if (!m) throw new Error(`expected "Hello <client_id>", got ${JSON.stringify(hello)}`);
       return { client, id: m[1]! };
