@@ -40,8 +40,8 @@ describe('chat sample (npm start), separate processes', () => {
     } catch {
       /* no children left */
     }
-    expect(children.length).toBe(4);
     await sample.stop();
+    expect(children.length).toBe(4);
     // Nothing of the sample is left running.
     await waitFor(() => !alive(sample.child.pid!) && children.every((p) => !alive(p)), 'every sample process to exit', 10_000);
   }, 20_000);

@@ -153,6 +153,32 @@ describe('a cluster of two gateways (127.0.0.1, 127.0.0.2) and two workers', () 
     for (let i = 0; i < 1000; i++) expect(await client.next(5000)).toBe(`ack ${i}`);
   }, 30_000);
 
+  it('coalesces the writes to a client: 200 messages from one handler turn leave in one or two writes', async () => {
+    const client = c(0) as TextClient;
+    // Count the write syscalls the gateway makes on this client's socket (libuv handle methods).
+    const conn = cluster.gateway(0).tables.clients.get(parseInt(id(0).slice(12), 16))!;
+    const handle = (conn.socket as unknown as { _handle: Record<string, (...a: unknown[]) => unknown> })._handle;
+    let writes = 0;
+    const restore: [string, (...a: unknown[]) => unknown][] = [];
+    for (const m of ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']) {
+      const orig = handle[m]!;
+      restore.push([m, orig]);
+      handle[m] = function (this: unknown, ...a: unknown[]) {
+        writes++;
+        return orig.apply(this, a);
+      };
+    }
+    try {
+      client.send('burst 200');
+      for (let i = 0; i < 200; i++) expect(await client.next()).toBe(`burst ${i}`);
+    } finally {
+      for (const [m, orig] of restore) handle[m] = orig;
+    }
+    // One write per message would be 200 (400 for text: body and newline).
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(2);
+  });
+
   it('applies pipes to @Payload: an instance pipe and a pipe class resolved with DI', async () => {
     c(0).send('   echo  padded text   ');
     expect(await c(0).next()).toBe(' padded text');

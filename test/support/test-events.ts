@@ -124,6 +124,13 @@ export class TestEvents {
         // Random async work: replies must still leave in the order the messages came.
         await sleep(Math.random() * 3);
         return void (await reply(`ack ${cmd.rest}`));
+      case 'burst': {
+        // Many sends in one turn: they must leave the gateway in one write to the client.
+        const sends = [];
+        for (let i = 0; i < Number(cmd.rest); i++) sends.push(this.gateway.sendToCurrentClient(`burst ${i}`));
+        await Promise.all(sends);
+        return;
+      }
       case 'whoami':
         return void (await reply(`${ctx.remoteAddress} ${ctx.gatewayAddress} ${ctx.event}`));
       case 'throw':
