@@ -8,8 +8,8 @@ import { encodeClientId } from '../protocol/client-id.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
 import { decodeGatewayPacket, encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { phpSerialize } from '../protocol/php-serialize.js';
-import { readAddresses, workerConnectLine } from '../protocol/register-message.js';
-import { RegisterLink } from '../register/register.link.js';
+import type { RegisterLink } from '../register/register.link.js';
+import { subscribeToRegisters } from '../register/register.subscription.js';
 import { GatewayLink } from './gateway.link.js';
 import { decodeSession, GatewayEventContext, type GatewayEventHost } from './gateway-event-context.js';
 import { gatewayEventStorage } from './gateway-event.storage.js';
@@ -93,23 +93,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   /** Connects to the Register(s); gateway links follow as addresses arrive. */
   listen(callback: (err?: unknown, info?: unknown) => void): void {
     this.running = true;
-    for (const address of this.options.registerAddresses) {
-      const link = new RegisterLink({
-        address,
-        hello: () => workerConnectLine(this.options.secretKey),
-        onMessage: (msg) => {
-          if (msg.event !== 'broadcast_addresses') return;
-          const list = readAddresses(msg.addresses);
-          if (list) this.setAddresses(list);
-        },
-        connectTimeout: this.options.connectTimeout,
-        maxLineSize: this.options.innerMaxPackageSize,
-        logger: this.logger,
-        tier: `BusinessWorker ${this.workerKey}`,
-      });
-      this.registerLinks.push(link);
-      link.start();
-    }
+    this.registerLinks.push(...subscribeToRegisters(this.options, `BusinessWorker ${this.workerKey}`, this.logger, (list) => this.setAddresses(list)));
     this.logger.log(`BusinessWorker ${this.workerKey} started; asking ${this.options.registerAddresses.join(', ')} for gateways`);
     callback();
   }
@@ -165,7 +149,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   // ---- discovery and links -------------------------------------------------------------------
 
   private setAddresses(addresses: string[]): void {
-    this.known = [...new Set(addresses)];
+    this.known = addresses;
     this.emitter.emit('addresses', this.known);
     for (const address of this.known) if (!this.retryTimers.has(address)) this.connectGateway(address);
   }

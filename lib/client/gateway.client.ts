@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
-import { readAddresses, workerConnectLine } from '../protocol/register-message.js';
-import { RegisterLink } from '../register/register.link.js';
+import type { RegisterLink } from '../register/register.link.js';
+import { subscribeToRegisters } from '../register/register.subscription.js';
 import { GatewayQueryPool } from './gateway-query.pool.js';
 import type { GatewayTransport } from './gateway-transport.interface.js';
 
@@ -63,25 +63,10 @@ export class GatewayClient implements GatewayTransport, OnModuleDestroy {
   private start(): void {
     if (this.links) return;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    this.links = this.options.registerAddresses.map((address) => {
-      const link = new RegisterLink({
-        address,
-        hello: () => workerConnectLine(this.options.secretKey),
-        onMessage: (msg) => {
-          if (msg.event !== 'broadcast_addresses') return;
-          const list = readAddresses(msg.addresses);
-          if (!list) return;
-          this.known = [...new Set(list)];
-          this.pool.retain(this.known);
-          this.markReady?.();
-        },
-        connectTimeout: this.options.connectTimeout,
-        maxLineSize: this.options.innerMaxPackageSize,
-        logger: this.logger,
-        tier: 'GatewayClient',
-      });
-      link.start();
-      return link;
+    this.links = subscribeToRegisters(this.options, 'GatewayClient', this.logger, (list) => {
+      this.known = list;
+      this.pool.retain(list);
+      this.markReady?.();
     });
   }
 }
