@@ -4,6 +4,7 @@ import type { AsyncMicroserviceOptions } from '@nestjs/microservices';
 import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
 import { GatewayServer } from './gateway/gateway.server.js';
 import { RegisterServer } from './register/register.server.js';
+import { ENV_PROCESS_INDEX, READY_MESSAGE } from './cli/cli.constants.js';
 
 /** The tiers a process can run. */
 export type GatewayWorkerTier = 'register' | 'gateway' | 'business-worker';
@@ -41,5 +42,7 @@ export async function startGatewayWorkerTier(
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await app.listen();
+  // Under `gateway-worker start`, tell the master this process is serving.
+  if (process.send && process.env[ENV_PROCESS_INDEX] !== undefined) process.send(READY_MESSAGE);
   return app;
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_SEND_TO_WORKER_BUFFER_SIZE,
   DEFAULT_START_PORT,
 } from './gateway-worker.constants.js';
+import { ENV_PROCESS_INDEX } from './cli/cli.constants.js';
 import { GatewayWorkerOptionsError } from './errors/gateway-worker-options.error.js';
 import type { GatewayWorkerModuleOptions } from './interfaces/gateway-worker-options.interface.js';
 import type { ListenAddress, ResolvedGatewayWorkerOptions } from './interfaces/resolved-options.interface.js';
@@ -18,6 +19,9 @@ const PROTOCOLS: readonly ClientProtocolName[] = ['text', 'frame', 'tcp', 'webso
 
 const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 const isPositiveInt = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
+
+/** The process index `gateway-worker start` gives each managed process (0 otherwise). */
+const envProcessIndex = (): number => Number(process.env[ENV_PROCESS_INDEX] ?? 0);
 
 /** Is `ip` a public IPv4 address (not private, loopback, link-local, CGN-shared or reserved)? */
 function isPublicIPv4(ip: string): boolean {
@@ -99,7 +103,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     const lanIp = g.lanIp ?? '127.0.0.1';
     if (!isIPv4(lanIp)) problems.push(`gateway.lanIp "${lanIp}" must be an IPv4 literal: it is encoded in every client_id`);
     const startPort = g.startPort ?? DEFAULT_START_PORT;
-    const processIndex = g.processIndex ?? 0;
+    const processIndex = g.processIndex ?? envProcessIndex();
     const count = g.count ?? 1;
     // startPort 0: every process gets an OS-chosen internal port (tests; not for PHP-style fixed clusters).
     if (!isPort(startPort) && startPort !== 0) problems.push(`gateway.startPort ${JSON.stringify(startPort)} is not a port (1-65535, or 0 for OS-chosen)`);
@@ -129,7 +133,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   const w = o.businessWorker ?? {};
   const businessWorker = {
     name: w.name ?? 'BusinessWorker',
-    processIndex: w.processIndex ?? 0,
+    processIndex: w.processIndex ?? envProcessIndex(),
     count: w.count ?? 1,
     sendToGatewayBufferSize: positive('businessWorker.sendToGatewayBufferSize', w.sendToGatewayBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
   };

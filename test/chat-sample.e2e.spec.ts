@@ -1,17 +1,21 @@
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, greeted, TextClient, waitFor, WsClient } from './support/net.js';
-import { alive, startNode } from './support/processes.js';
+import { alive, repoPath, startNode } from './support/processes.js';
 
-/**
- * The chat sample exactly as `npm start` runs it: Register, Gateway, BusinessWorker and the web
- * page server as separate processes, on free ports.
- */
 /** The next line about one of `ids`: other tests' clients chat on the same sample too. */
 const about = (c: TextClient | WsClient, ...ids: string[]) => c.until((m) => ids.some((id) => m.startsWith(id)));
 
+/**
+ * The chat sample exactly as `npm start` runs it (`gateway-worker start` with the repository's
+ * gateway-worker.config.json: one Register, two Gateway processes sharing the public ports, two
+ * BusinessWorkers and the web page server), on free ports, with its own pid file.
+ */
 describe('chat sample (npm start), separate processes', () => {
   let sample: ReturnType<typeof startNode>;
+  let stateFile: string;
   let textPort: number;
   let wsPort: number;
   let webPort: number;
@@ -21,27 +25,34 @@ describe('chat sample (npm start), separate processes', () => {
     textPort = await freePort();
     wsPort = await freePort();
     webPort = await freePort();
-    sample = startNode('dist/sample/start.js', {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-chat-'));
+    const config = JSON.parse(readFileSync(repoPath('gateway-worker.config.json'), 'utf8'));
+    for (const t of config.tiers) t.entry = repoPath(t.entry);
+    writeFileSync(join(dir, 'gateway-worker.config.json'), JSON.stringify(config));
+    stateFile = join(dir, 'gateway-worker.pid.json');
+    sample = startNode(
+      'dist/lib/cli/gateway-worker.cli.js',
+      {
       GW_REGISTER_ADDRESS: `127.0.0.1:${register}`,
       GW_TEXT_PORT: String(textPort),
       GW_WS_PORT: String(wsPort),
       GW_START_PORT: String(start),
       GW_WEB_PORT: String(webPort),
-    });
+      },
+      { args: ['start'], cwd: dir },
+    );
     // Ready when a client is greeted: the worker has found the gateway through the Register.
     const { client } = await greeted(() => TextClient.connect(textPort), 20_000);
     client.close();
   }, 30_000);
 
   afterAll(async () => {
-    let children: number[] = [];
-    try {
-      children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(sample.child.pid)]).toString().trim().split(/\s+/).map(Number);
-    } catch {
-      /* no children left */
-    }
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { processes: { tier: string; pid: number }[] };
+    const children = state.processes.map((p) => p.pid);
     await sample.stop();
-    expect(children.length).toBe(4);
+    // SIGTERM to the master stops every process gracefully (the group kill in stop() is only a safety net).
+    expect(sample.output()).toContain('stopped');
+    expect(state.processes.map((p) => p.tier).sort()).toEqual(['business-worker', 'business-worker', 'gateway', 'gateway', 'process', 'register']);
     // Nothing of the sample is left running.
     await waitFor(() => !alive(sample.child.pid!) && children.every((p) => !alive(p)), 'every sample process to exit', 10_000);
   }, 20_000);

@@ -16,11 +16,9 @@ export function chatConfig(env: NodeJS.ProcessEnv = process.env): GatewayWorkerM
       listen: [`text://0.0.0.0:${env.GW_TEXT_PORT ?? 8282}`, `websocket://0.0.0.0:${env.GW_WS_PORT ?? 7272}`],
       lanIp: env.GW_LAN_IP ?? '127.0.0.1',
       startPort: Number(env.GW_START_PORT ?? 2900),
-      processIndex: Number(env.GW_PROCESS_INDEX ?? 0),
     },
     businessWorker: {
       name: 'ChatBusinessWorker',
-      processIndex: Number(env.GW_PROCESS_INDEX ?? 0),
     },
   };
 }

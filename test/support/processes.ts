@@ -8,8 +8,13 @@ export const repoPath = (p: string) => fileURLToPath(new URL(`../../${p}`, impor
  * Starts a Node script of the compiled project (dist/) in its own process group, so `stop()` can
  * make sure it and every process it spawned are gone.
  */
-export function startNode(script: string, env: Record<string, string>): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, [repoPath(script)], {
+export function startNode(
+  script: string,
+  env: Record<string, string>,
+  options: { args?: string[]; cwd?: string } = {},
+): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
+  const child = spawn(process.execPath, [repoPath(script), ...(options.args ?? [])], {
+    cwd: options.cwd,
     env: { ...process.env, ...env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
