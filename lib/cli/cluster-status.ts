@@ -1,0 +1,115 @@
+import { connect } from 'node:net';
+import { GatewayQueryLink } from '../client/gateway-query.link.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
+import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
+import { LineReader } from '../protocol/line.reader.js';
+import { phpUnserialize } from '../protocol/php-serialize.js';
+import { parseRegisterMessage, readAddresses, workerConnectLine } from '../protocol/register-message.js';
+import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import { splitAddress } from '../utils/ip.util.js';
+
+/** What `status` needs to reach the cluster. */
+export interface ClusterStatusOptions {
+  registerAddresses: string[];
+  secretKey: string;
+  timeout: number;
+}
+
+/** The whole cluster, as the Register and every gateway describe it. */
+export interface ClusterStatus {
+  gateways: ProcessStats[];
+  workers: ProcessStats[];
+  /** Gateways the Register lists that did not answer. */
+  unreachable: string[];
+}
+
+/** Asks the first Register that answers for the gateway list (as PHP's GatewayClient does). */
+export function fetchGatewayAddresses(options: ClusterStatusOptions): Promise<string[]> {
+  const tryOne = (i: number, lastError: string): Promise<string[]> => {
+    if (i >= options.registerAddresses.length) {
+      return Promise.reject(new Error(`No Register answered (${options.registerAddresses.join(', ')}): ${lastError}. Is the cluster running, and is registerAddress right?`));
+    }
+    const { host, port } = splitAddress(options.registerAddresses[i]!)!;
+    return new Promise<string[]>((resolve, reject) => {
+      const socket = connect({ host, port });
+      const reader = new LineReader();
+      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${options.timeout} ms`)), options.timeout);
+      socket.on('connect', () => socket.write(workerConnectLine(options.secretKey)));
+      socket.on('data', (chunk) =>
+        reader.push(chunk, (line) => {
+          const list = readAddresses(parseRegisterMessage(line)?.addresses);
+          if (!list) return;
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(list);
+        }),
+      );
+      socket.on('error', (err) => reject(err));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        reject(new Error('the Register closed the connection (wrong secret key?)'));
+      });
+    }).catch((err: Error) => tryOne(i + 1, err.message));
+  };
+  return tryOne(0, '');
+}
+
+/**
+ * Collects the status of every gateway (CMD_STATUS, a TypeScript extension on the internal port)
+ * and of the workers connected to them, across all hosts the Register knows.
+ */
+export async function fetchClusterStatus(options: ClusterStatusOptions): Promise<ClusterStatus> {
+  const addresses = await fetchGatewayAddresses(options);
+  const gateways: ProcessStats[] = [];
+  const workers = new Map<string, ProcessStats>();
+  const unreachable: string[] = [];
+  await Promise.all(
+    addresses.map(async (address) => {
+      const link = new GatewayQueryLink({ address, secretKey: options.secretKey, connectTimeout: options.timeout, maxPacketSize: 10_485_760 });
+      try {
+        const reply = await link.request(encodeGatewayPacket({ cmd: GatewayCommand.STATUS, flag: FLAG_BODY_IS_SCALAR }), options.timeout);
+        const raw = phpUnserialize(reply);
+        const data = JSON.parse(Buffer.isBuffer(raw) ? raw.toString() : String(raw)) as { gateway: ProcessStats; workers: ProcessStats[] };
+        gateways.push(data.gateway);
+        for (const w of data.workers) {
+          const key = `${w.host}|${w.name}|${w.pid}`;
+          if (!workers.has(key)) workers.set(key, w);
+        }
+      } catch {
+        unreachable.push(address);
+      } finally {
+        link.close();
+      }
+    }),
+  );
+  const byHostName = (a: ProcessStats, b: ProcessStats) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name, undefined, { numeric: true });
+  return { gateways: gateways.sort(byHostName), workers: [...workers.values()].sort(byHostName), unreachable };
+}
+
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)}M`;
+
+/** PHP-style status table with a summary line. */
+export function formatClusterStatus(status: ClusterStatus): string {
+  const head = ['host', 'pid', 'memory', 'listening', 'name', 'connections', 'send_fail', 'total_request', 'qps', 'state'];
+  const rows = [...status.gateways, ...status.workers].map((p) => [
+    p.host,
+    String(p.pid),
+    mb(p.memory),
+    p.listening,
+    `${p.tier === 'gateway' ? 'gateway' : 'worker'} ${p.name}`,
+    String(p.connections),
+    String(p.sendFailures),
+    String(p.totalRequests),
+    String(p.qps),
+    p.state,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('').trimEnd();
+  const all = [...status.gateways, ...status.workers];
+  const clients = status.gateways.reduce((n, g) => n + g.connections, 0);
+  const summary =
+    `${status.gateways.length} gateway(s), ${status.workers.length} worker(s) on ${new Set(all.map((p) => p.host)).size} host(s); ` +
+    `${clients} client connection(s); ${all.reduce((n, p) => n + p.qps, 0)} req/s; memory ${mb(all.reduce((n, p) => n + p.memory, 0))}` +
+    (status.unreachable.length ? `; UNREACHABLE: ${status.unreachable.join(', ')}` : '');
+  return [line(head), ...rows.map(line), '-'.repeat(Math.min(120, widths.reduce((a, b) => a + b, 0))), summary].join('\n');
+}

@@ -1,0 +1,27 @@
+/**
+ * One process of the cluster as `gateway-worker status` shows it (the columns of PHP's status
+ * table). Gateways report their own; workers report theirs to every gateway they are connected
+ * to, so one query per gateway covers the whole cluster.
+ */
+export interface ProcessStats {
+  tier: 'gateway' | 'business-worker';
+  /** The process's name: the gateway's `name`, or the worker key `"<name>:<index>"`. */
+  name: string;
+  /** The host: the gateway's lanIp, or the worker's address as its gateway sees it. */
+  host: string;
+  pid: number;
+  /** Resident memory, bytes. */
+  memory: number;
+  /** What it listens on: public URIs and the internal address (gateways), `-` for workers. */
+  listening: string;
+  /** Client connections (gateways) or connected gateways (workers). */
+  connections: number;
+  /** Messages dropped because a buffer was full. */
+  sendFailures: number;
+  /** Events forwarded (gateways) or handled (workers) since start. */
+  totalRequests: number;
+  /** Requests during the last second. */
+  qps: number;
+  state: 'running' | 'draining' | 'stopping';
+  startedAt: number;
+}
