@@ -54,3 +54,22 @@ export const listenFailed = (tier: string, address: string, reason: string) =>
   `${tier} cannot listen on ${address}: ${reason}. Choose a free port or stop the process holding it.`;
 export const serverNotListening = (what: string) =>
   `${what} is not available yet: it exists once the microservice has started (after app.listen()).`;
+export const registerUnavailable = (reasons: string[]) =>
+  `No Register is reachable (${reasons.join('; ')}), so the gateway list is unknown and calls that reach every gateway cannot run. ` +
+  `Start the register tier, or check registerAddress and secretKey (a Register closes the link of a client with a wrong secretKey). ` +
+  `Calls for one client_id still go straight to its gateway; the Register is retried every second.`;
+export const gatewaySendFailed = (address: string, reason: string) =>
+  `GatewayClient: cannot reach gateway ${address} (${reason}); commands for it are dropped (the call resolves to false) until it is reachable again.`;
+export const gatewayReachableAgain = (address: string) => `GatewayClient: gateway ${address} is reachable again.`;
+export const tlsFileUnreadable = (option: string, path: string, reason: string) =>
+  `Gateway TLS: cannot read ${option} file "${path}" (${reason}). Give the path of a PEM file this process can read, or the PEM contents themselves.`;
+export const tlsCertificateUnusable = (option: string, reason: string) =>
+  `Gateway TLS: the certificate material in ${option} is not usable: ${reason}. Check that the key matches the certificate and that the passphrase is right.`;
+export const webSocketConnectTimedOut = (clientId: string, worker: string, ms: number) =>
+  `Gateway: worker ${worker} gave no @OnWebSocketConnect verdict for ${clientId} within ${ms} ms; the handshake is refused with 503. Make the handler faster or raise gateway.webSocketConnectTimeout.`;
+export const webSocketConnectRejected = (event: string, clientId: string, status: number, reason: string) =>
+  `${event} rejected client ${clientId} with HTTP ${status}${reason ? ` (${reason})` : ''}; the websocket is not opened.`;
+export const webSocketConnectKicked = (event: string, clientId: string, status: number) =>
+  `${event} rejected client ${clientId} with HTTP ${status}, but its gateway (PHP, or one that does not hold handshakes) had already accepted the websocket: the connection is closed instead.`;
+export const invalidVerdict = (peer: string) =>
+  `Gateway: malformed websocket verdict from ${peer}; the handshake it refers to is refused with 500.`;

@@ -14,6 +14,7 @@ import type { ListenAddress, ResolvedGatewayWorkerOptions } from './interfaces/r
 import { DEFAULT_MAX_PACKAGE_SIZE } from './protocol/gateway-command.js';
 import type { ClientProtocolName } from './protocol/client-protocol.js';
 import { splitAddress } from './utils/ip.util.js';
+import { trustedProxyProblem } from './gateway/trusted-proxies.js';
 
 const PROTOCOLS: readonly ClientProtocolName[] = ['text', 'frame', 'tcp', 'websocket'];
 
@@ -34,28 +35,80 @@ function isPublicIPv4(ip: string): boolean {
   return true;
 }
 
-/** Parses `"websocket://0.0.0.0:7272"`; pushes a problem and returns null when invalid. */
+/** Parses `"websocket://0.0.0.0:7272"`, `"wss://…"` or `"text+tls://…"`; pushes a problem and returns null when invalid. */
 function parseListen(uri: unknown, problems: string[]): ListenAddress | null {
   if (typeof uri !== 'string') {
     problems.push(`gateway.listen: ${JSON.stringify(uri)} is not a string like "websocket://0.0.0.0:7272"`);
     return null;
   }
-  const m = /^([a-z]+):\/\/(.+)$/i.exec(uri);
+  const m = /^([a-z]+)(\+(?:tls|ssl))?:\/\/(.+)$/i.exec(uri);
   if (!m) {
     problems.push(`gateway.listen: "${uri}" has no protocol; write it as "<protocol>://<host>:<port>" with protocol ${PROTOCOLS.join(', ')}`);
     return null;
   }
-  const protocol = m[1]!.toLowerCase() as ClientProtocolName;
-  if (!PROTOCOLS.includes(protocol)) {
-    problems.push(`gateway.listen: unknown protocol "${m[1]}" in "${uri}"; use one of ${PROTOCOLS.join(', ')}`);
+  const scheme = m[1]!.toLowerCase();
+  // `wss://` is websocket over TLS; `<protocol>+tls://` (or `+ssl`) any protocol over TLS.
+  const protocol = (scheme === 'wss' ? 'websocket' : scheme) as ClientProtocolName;
+  if (!PROTOCOLS.includes(protocol) || (scheme === 'wss' && m[2])) {
+    problems.push(`gateway.listen: unknown protocol "${m[1]}${m[2] ?? ''}" in "${uri}"; use one of ${PROTOCOLS.join(', ')}`);
     return null;
   }
-  const addr = splitAddress(m[2]!, true);
+  const addr = splitAddress(m[3]!, true);
   if (!addr) {
     problems.push(`gateway.listen: "${uri}" has no valid port (0-65535; 0 lets the OS choose)`);
     return null;
   }
-  return { protocol, host: addr.host, port: addr.port, uri };
+  return { protocol, host: addr.host, port: addr.port, uri, ...((scheme === 'wss' || m[2]) && { tls: true }) };
+}
+
+/** Default of `gateway.webSocketConnectTimeout`, ms. */
+const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT = 5_000;
+
+/**
+ * The client-edge options of the gateway: TLS, trusted proxies, heartbeat, connect-time verdicts.
+ * Marks the listeners that use TLS (all of them with `transport: 'ssl'`).
+ */
+function resolveClientEdge(g: NonNullable<GatewayWorkerModuleOptions['gateway']>, listen: ListenAddress[], problems: string[]) {
+  if (g.transport !== undefined && g.transport !== 'tcp' && g.transport !== 'ssl') problems.push(`gateway.transport must be 'tcp' or 'ssl'`);
+  if (g.transport === 'ssl') for (const l of listen) l.tls = true;
+  const tlsListeners = listen.filter((l) => l.tls);
+  let tls = g.tls ?? null;
+  if (tls !== null && (typeof tls !== 'object' || Array.isArray(tls))) {
+    problems.push('gateway.tls must be an object like { cert: "/path/cert.pem", key: "/path/key.pem" }');
+    tls = null;
+  } else if (tls !== null) {
+    const isSource = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' || Buffer.isBuffer(x)));
+    for (const k of ['cert', 'key', 'ca', 'pfx'] as const) {
+      if (tls[k] !== undefined && !isSource(tls[k])) problems.push(`gateway.tls.${k} must be a file path or the contents (string or Buffer)`);
+    }
+    if (tls.pfx === undefined && (tls.cert === undefined || tls.key === undefined)) problems.push('gateway.tls needs cert and key (or pfx)');
+    if (tlsListeners.length === 0) problems.push(`gateway.tls is set but no listener uses TLS: write "wss://…" or "<protocol>+tls://…" in gateway.listen, or set gateway.transport to 'ssl'`);
+  }
+  if (tls === null && (g.tls === undefined || g.tls === null)) {
+    for (const l of tlsListeners) problems.push(`gateway.listen "${l.uri}" uses TLS but gateway.tls (cert and key) is missing`);
+  }
+  const trustedProxies = g.trustedProxies === undefined ? [] : ([] as unknown[]).concat(g.trustedProxies);
+  for (const entry of trustedProxies) {
+    const problem = trustedProxyProblem(entry);
+    if (problem) problems.push(`gateway.trustedProxies: ${problem}`);
+  }
+  const pingInterval = g.pingInterval ?? 0;
+  if (typeof pingInterval !== 'number' || !Number.isFinite(pingInterval) || pingInterval < 0) problems.push('gateway.pingInterval must be a number of seconds ≥ 0 (0 turns the heartbeat off)');
+  const pingNotResponseLimit = g.pingNotResponseLimit ?? 0;
+  if (!Number.isInteger(pingNotResponseLimit) || pingNotResponseLimit < 0) problems.push('gateway.pingNotResponseLimit must be an integer ≥ 0');
+  const pingData = g.pingData ?? '';
+  if (typeof pingData !== 'string' && !Buffer.isBuffer(pingData)) problems.push('gateway.pingData must be a string or a Buffer');
+  const timeout = g.webSocketConnectTimeout ?? DEFAULT_WEBSOCKET_CONNECT_TIMEOUT;
+  if (!isPositiveInt(timeout)) problems.push('gateway.webSocketConnectTimeout must be a positive integer (ms)');
+  return {
+    tls: tlsListeners.length ? tls : null,
+    trustedProxies: trustedProxies as string[],
+    pingInterval,
+    pingNotResponseLimit,
+    pingData: Buffer.isBuffer(pingData) ? pingData : Buffer.from(String(pingData)),
+    webSocketPingIsActivity: g.webSocketPingIsActivity === true,
+    webSocketConnectTimeout: timeout,
+  };
 }
 
 /**
@@ -82,6 +135,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   };
   const queryTimeout = positive('queryTimeout', o.queryTimeout, DEFAULT_QUERY_TIMEOUT);
   const connectTimeout = positive('connectTimeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT);
+  // GatewayClient grace period after losing every Register (PHP refetches every 1-2 s); 0 is allowed.
+  const addressCacheTtl = o.addressCacheTtl ?? 1000;
+  if (!Number.isInteger(addressCacheTtl) || addressCacheTtl < 0) problems.push(`addressCacheTtl must be an integer ≥ 0 (ms), got ${JSON.stringify(o.addressCacheTtl)}`);
   const maxPackageSize = positive('maxPackageSize', o.maxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
   const innerMaxPackageSize = positive('innerMaxPackageSize', o.innerMaxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
 
@@ -127,6 +183,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
       sendToClientBufferSize: positive('gateway.sendToClientBufferSize', g.sendToClientBufferSize, DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE),
       sendToWorkerBufferSize: positive('gateway.sendToWorkerBufferSize', g.sendToWorkerBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
       router: g.router ?? 'least-connections',
+      ...resolveClientEdge(g, listen, problems),
     };
   }
 
@@ -149,6 +206,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     secretKey: o.secretKey ?? '',
     queryTimeout,
     connectTimeout,
+    addressCacheTtl,
     maxPackageSize,
     innerMaxPackageSize,
     register,

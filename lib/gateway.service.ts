@@ -13,30 +13,62 @@ import { GATEWAY_WORKER_OPTIONS } from './gateway-worker.constants.js';
 import { partialResult } from './gateway-worker.messages.js';
 import type { QueryOptions } from './interfaces/query-options.interface.js';
 import type { ResolvedGatewayWorkerOptions } from './interfaces/resolved-options.interface.js';
-import { decodeClientId, encodeClientId, type ClientIdParts } from './protocol/client-id.js';
-import { ip2long, splitAddress } from './utils/ip.util.js';
+import { decodeClientId } from './protocol/client-id.js';
 import { FLAG_BODY_IS_SCALAR, FLAG_NOT_CALL_ENCODE, GatewayCommand } from './protocol/gateway-command.js';
 import { encodeBody, encodeGatewayPacket } from './protocol/gateway-packet.js';
-import { phpSerialize, phpUnserialize } from './protocol/php-serialize.js';
-import { isPhpEmpty } from './protocol/php-value.js';
+import { phpSerialize, phpUnserialize, phpUnserializeExact } from './protocol/php-serialize.js';
+import { isPhpEmpty, PhpArray, type PhpExactValue } from './protocol/php-value.js';
+import {
+  clientIdsByGroup,
+  clientIdsByUid,
+  clientIdsOfConnections,
+  countsByGroup,
+  groupIdUnion,
+  lengths,
+  mapped,
+  selectedClientIds,
+  selectedUids,
+  sessionsByClientId,
+  sumOfCounts,
+  uidsByGroup,
+  type ReplyMerger,
+} from './service/query-reply.merge.js';
+import { asSession, entriesOf, replySource, textOf } from './service/query-reply.reader.js';
+import { selectExt } from './service/select-query.js';
 import { replaceRecursive } from './utils/replace-recursive.js';
 
 /** What can be sent to a client: text, bytes, or a value sent as JSON text. */
 export type GatewayMessage = string | Buffer | Uint8Array | number | boolean | object;
 
+/**
+ * A uid or a group. `"42"` and `42` are the same uid/group (PHP array keys); results give them
+ * back as strings. PHP-empty values (`''`, `'0'`, `0`) cannot be bound or joined.
+ */
+export type GatewayKey = string | number;
+
 const EMPTY = Buffer.alloc(0);
 const NULL_BODY = Buffer.from('N;');
 
 /**
- * The GatewayWorker API (PHP's `GatewayWorker\Lib\Gateway`, camelCased and Promise-based): push
- * to a client, a uid, a group or everybody; manage uids, groups and sessions; ask who is online.
+ * The GatewayWorker API (PHP's `GatewayWorker\Lib\Gateway` and `GatewayClient\Gateway`,
+ * camelCased and Promise-based): push to a client, a uid, a group or everybody; manage uids,
+ * groups and sessions; ask who is online.
  *
  * The same injectable works inside a BusinessWorker (through the worker's gateway links; "current
  * client" methods refer to the client whose event is being handled) and in any other Nest app
  * (as the GatewayClient, through the Register).
  *
- * Sends resolve to `true` when the command was handed to the gateway(s), `false` when the target
- * gateway is not connected — delivery to the end client is not acknowledged, as in PHP.
+ * - Sends resolve to `true` when the command was handed to the gateway(s), `false` when the target
+ *   gateway is not connected or the uid/group is PHP-empty (nothing is sent) — delivery to the end
+ *   client is not acknowledged, as in PHP.
+ * - An invalid client_id rejects with `InvalidClientIdError` (PHP prints and returns false).
+ * - Queries asking every gateway take {@link QueryOptions}: a per-gateway `timeout`, and what to
+ *   do when some gateways do not answer in time (`partial: 'return'` their part is missing and a
+ *   warning is logged; `'throw'` a `PartialResultError` whose `partialValue` is the result of the
+ *   gateways that did answer, in the method's return type, and `failures` the others).
+ * - Results use TypeScript shapes instead of PHP's `{x: x}` maps: client_ids, uids and groups as
+ *   `string[]` (each once), per-client or per-group results as `Record<string, …>` (whose
+ *   integer-like keys, like any JS object's, enumerate first).
  */
 @Injectable()
 export class GatewayService {
@@ -54,8 +86,9 @@ export class GatewayService {
   // ---- sending -------------------------------------------------------------------------------
 
   /**
-   * Sends a message to one client.
-   * @param raw send the bytes as they are, without the client protocol's framing (no `\n`, no websocket frame)
+   * Sends a message to one client (PHP `sendToClient`, CMD_SEND_TO_ONE).
+   * @param raw send the bytes as they are, without the client protocol's framing (no `\n`, no
+   *   websocket or frame header): the caller supplies the complete framing.
    * @throws InvalidClientIdError when `clientId` is not a client_id
    */
   async sendToClient(clientId: string, message: GatewayMessage, raw = false): Promise<boolean> {
@@ -64,7 +97,7 @@ export class GatewayService {
   }
 
   /**
-   * Sends a message to the client whose event is being handled.
+   * Sends a message to the client whose event is being handled (PHP `sendToCurrentClient`).
    * @throws NoCurrentClientError outside an event handler
    */
   async sendToCurrentClient(message: GatewayMessage, raw = false): Promise<boolean> {
@@ -72,15 +105,18 @@ export class GatewayService {
   }
 
   /**
-   * Sends a message to every client of the cluster, or to a list of clients.
-   * @param clientIds only these clients; `[]` sends nothing; `null`/omitted means everybody
+   * Sends a message to every client of the cluster, or to a list of clients (PHP `sendToAll`,
+   * CMD_SEND_TO_ALL; one packet per gateway).
+   * @param clientIds only these clients; `[]` sends nothing (and resolves to false); `null`/omitted means everybody
    * @param exclude client_id(s) that must not receive it
+   * @throws InvalidClientIdError when a listed or excluded id is not a client_id (PHP skips it silently)
    */
-  async sendToAll(message: GatewayMessage, clientIds?: string[] | null, exclude?: string | string[] | null, raw = false): Promise<boolean> {
-    const excluded = exclude === undefined || exclude === null ? [] : ([] as string[]).concat(exclude);
+  async sendToAll(message: GatewayMessage, clientIds?: readonly string[] | null, exclude?: string | readonly string[] | null, raw = false): Promise<boolean> {
+    const excluded = listOf(exclude);
     if (clientIds !== undefined && clientIds !== null) {
       const skip = new Set(excluded);
-      const byGateway = this.groupByGateway(clientIds.filter((id) => !skip.has(id)));
+      const byGateway = groupByGateway(clientIds.filter((id) => !skip.has(id)));
+      if (byGateway.size === 0) return false;
       let ok = true;
       for (const [address, ids] of byGateway) {
         const ext = JSON.stringify({ connections: idMap(ids) });
@@ -90,7 +126,7 @@ export class GatewayService {
     }
     const base = this.packet(GatewayCommand.SEND_TO_ALL, message, raw);
     if (excluded.length === 0) return (await this.transport().sendAll(base)) > 0;
-    const byGateway = this.groupByGateway(excluded);
+    const byGateway = groupByGateway(excluded);
     const n = await this.transport().sendAll((address) => {
       const ids = byGateway.get(address);
       return ids ? this.packet(GatewayCommand.SEND_TO_ALL, message, raw, 0, JSON.stringify({ exclude: idMap(ids) })) : base;
@@ -98,26 +134,30 @@ export class GatewayService {
     return n > 0;
   }
 
-  /** Sends a message to every connection bound to the uid(s), on every gateway. PHP-empty uids are skipped. */
-  async sendToUid(uid: string | number | (string | number)[], message: GatewayMessage, raw = false): Promise<boolean> {
-    const uids = ([] as (string | number)[]).concat(uid).filter((u) => !isPhpEmpty(u));
+  /**
+   * Sends a message to every connection bound to the uid(s), on every gateway (PHP `sendToUid`,
+   * CMD_SEND_TO_UID). PHP-empty uids are skipped; if none is left, nothing is sent.
+   */
+  async sendToUid(uid: GatewayKey | readonly GatewayKey[], message: GatewayMessage, raw = false): Promise<boolean> {
+    const uids = validKeys(uid);
     if (uids.length === 0) return false;
     return (await this.transport().sendAll(this.packet(GatewayCommand.SEND_TO_UID, message, raw, 0, JSON.stringify(uids)))) > 0;
   }
 
   /**
-   * Sends a message to the members of the group(s), on every gateway. A client in two listed groups
-   * receives it twice, as in PHP. PHP-empty groups are skipped.
+   * Sends a message to the members of the group(s), on every gateway (PHP `sendToGroup`,
+   * CMD_SEND_TO_GROUP). A client in two listed groups receives it twice, as in PHP. PHP-empty
+   * groups are skipped; if none is left, nothing is sent.
    * @param exclude client_id(s) that must not receive it
    */
-  async sendToGroup(group: string | number | (string | number)[], message: GatewayMessage, exclude?: string | string[] | null, raw = false): Promise<boolean> {
-    const groups = ([] as (string | number)[]).concat(group).filter((g) => !isPhpEmpty(g));
+  async sendToGroup(group: GatewayKey | readonly GatewayKey[], message: GatewayMessage, exclude?: string | readonly string[] | null, raw = false): Promise<boolean> {
+    const groups = validKeys(group);
     if (groups.length === 0) return false;
-    const excluded = exclude === undefined || exclude === null ? [] : ([] as string[]).concat(exclude);
+    const excluded = listOf(exclude);
     const ext = (ids: string[] | null) => JSON.stringify({ group: groups, exclude: ids ? idMap(ids) : null });
     const base = this.packet(GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(null));
     if (excluded.length === 0) return (await this.transport().sendAll(base)) > 0;
-    const byGateway = this.groupByGateway(excluded);
+    const byGateway = groupByGateway(excluded);
     const n = await this.transport().sendAll((address) => {
       const ids = byGateway.get(address);
       return ids ? this.packet(GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(ids)) : base;
@@ -128,7 +168,8 @@ export class GatewayService {
   // ---- connections ---------------------------------------------------------------------------
 
   /**
-   * Closes a client's connection gracefully, after an optional last message.
+   * Closes a client's connection gracefully, after an optional last message (PHP `closeClient`,
+   * CMD_KICK). The message always goes through the client protocol's framing.
    * @throws InvalidClientIdError when `clientId` is not a client_id
    */
   async closeClient(clientId: string, message?: GatewayMessage | null): Promise<boolean> {
@@ -140,107 +181,354 @@ export class GatewayService {
     return this.sendTo(target.address, packet);
   }
 
-  /** Closes the current client's connection gracefully, after an optional last message. */
+  /**
+   * Closes the current client's connection gracefully, after an optional last message (PHP
+   * `closeCurrentClient`).
+   * @throws NoCurrentClientError outside an event handler
+   */
   async closeCurrentClient(message?: GatewayMessage | null): Promise<boolean> {
     return this.closeClient(this.current('closeCurrentClient').clientId, message);
   }
 
-  /** Cuts a client's connection at once; messages still queued for it are discarded. */
+  /**
+   * Cuts a client's connection at once; messages still queued for it are discarded (CMD_DESTROY;
+   * PHP spells it `destoryClient`).
+   * @throws InvalidClientIdError when `clientId` is not a client_id
+   */
   async destroyClient(clientId: string): Promise<boolean> {
     const target = decodeClientId(clientId);
     return this.sendTo(target.address, this.command(GatewayCommand.DESTROY, target.connectionId));
   }
 
-  /** Cuts the current client's connection at once. */
+  /**
+   * Cuts the current client's connection at once (PHP `destoryCurrentClient`).
+   * @throws NoCurrentClientError outside an event handler
+   */
   async destroyCurrentClient(): Promise<boolean> {
     return this.destroyClient(this.current('destroyCurrentClient').clientId);
   }
 
-  /** Is the client connected? (Asks its gateway.) */
+  /**
+   * PHP's spelling of {@link destroyClient}.
+   * @deprecated use `destroyClient`
+   */
+  async destoryClient(clientId: string): Promise<boolean> {
+    return this.destroyClient(clientId);
+  }
+
+  /**
+   * PHP's spelling of {@link destroyCurrentClient}.
+   * @deprecated use `destroyCurrentClient`
+   */
+  async destoryCurrentClient(): Promise<boolean> {
+    return this.destroyClient(this.current('destoryCurrentClient').clientId);
+  }
+
+  /**
+   * Is the client connected? Asks its gateway (PHP `isOnline`, CMD_IS_ONLINE; PHP returns 0/1).
+   * @throws InvalidClientIdError when `clientId` is not a client_id
+   * @throws QueryTimeoutError / GatewayUnreachableError when its gateway does not answer
+   */
   async isOnline(clientId: string, options?: Pick<QueryOptions, 'timeout'>): Promise<boolean> {
     const target = decodeClientId(clientId);
     const reply = await this.queryOne(target.address, this.command(GatewayCommand.IS_ONLINE, target.connectionId), options);
     return phpUnserialize(reply) === 1;
   }
 
-  /** Number of clients connected to the whole cluster. */
+  // ---- counts --------------------------------------------------------------------------------
+
+  /** Number of clients connected to the whole cluster (PHP `getAllClientCount`, CMD_GET_CLIENT_COUNT_BY_GROUP with `''`). */
   async getAllClientCount(options?: QueryOptions): Promise<number> {
     return this.getClientCountByGroup('', options);
   }
 
-  /** Number of members of a group across the cluster (`''`: all clients). */
-  async getClientCountByGroup(group: string | number, options?: QueryOptions): Promise<number> {
+  /** Same as {@link getAllClientCount} (PHP's other name). */
+  async getAllClientIdCount(options?: QueryOptions): Promise<number> {
+    return this.getClientCountByGroup('', options);
+  }
+
+  /**
+   * Number of members of a group across the cluster (PHP `getClientCountByGroup`,
+   * CMD_GET_CLIENT_COUNT_BY_GROUP, summed). `''` counts all clients, as in PHP; another PHP-empty
+   * group (`'0'`, `0`) has no members: 0 without asking.
+   */
+  async getClientCountByGroup(group: GatewayKey = '', options?: QueryOptions): Promise<number> {
+    if (group !== '' && isPhpEmpty(group)) return 0;
     const packet = this.command(GatewayCommand.GET_CLIENT_COUNT_BY_GROUP, 0, String(group));
-    return this.fanOut('getClientCountByGroup', packet, 0, (sum, value) => sum + (typeof value === 'number' ? value : 0), options);
+    return this.fanOut('getClientCountByGroup', packet, sumOfCounts, options);
+  }
+
+  /** Same as {@link getClientCountByGroup} (PHP's other name). */
+  async getClientIdCountByGroup(group: GatewayKey = '', options?: QueryOptions): Promise<number> {
+    return this.getClientCountByGroup(group, options);
+  }
+
+  /**
+   * Member counts of several groups across the cluster (PHP GatewayClient's
+   * `batchGetClientIdCountByGroup`, CMD_BATCH_GET_CLIENT_COUNT_BY_GROUP, summed): one entry per
+   * asked group, keyed by the group as a string, 0 for unknown groups. PHP-empty groups are left
+   * out; with none left, `{}` without asking.
+   */
+  async batchGetClientCountByGroup(groups: readonly GatewayKey[], options?: QueryOptions): Promise<Record<string, number>> {
+    const list = validKeys(groups);
+    if (list.length === 0) return {};
+    const packet = this.command(GatewayCommand.BATCH_GET_CLIENT_COUNT_BY_GROUP, 0, JSON.stringify(list));
+    return this.fanOut('batchGetClientCountByGroup', packet, countsByGroup(list.map(String)), options);
+  }
+
+  /** Same as {@link batchGetClientCountByGroup} (PHP's name). */
+  async batchGetClientIdCountByGroup(groups: readonly GatewayKey[], options?: QueryOptions): Promise<Record<string, number>> {
+    return this.batchGetClientCountByGroup(groups, options);
   }
 
   // ---- uids ----------------------------------------------------------------------------------
 
-  /** Binds a uid to a client (a client has at most one uid; a uid may have many clients). PHP-empty uids are ignored. */
-  async bindUid(clientId: string, uid: string | number): Promise<boolean> {
+  /**
+   * Binds a uid to a client (PHP `bindUid`, CMD_BIND_UID): a client has at most one uid, a uid
+   * may have many clients on many gateways. A PHP-empty uid is ignored: false, nothing sent.
+   */
+  async bindUid(clientId: string, uid: GatewayKey): Promise<boolean> {
     const target = decodeClientId(clientId);
     if (isPhpEmpty(uid)) return false;
     return this.sendTo(target.address, this.command(GatewayCommand.BIND_UID, target.connectionId, String(uid)));
   }
 
-  /** Unbinds the client's uid (whatever uid is given: the gateway unbinds the bound one, as in PHP). */
-  async unbindUid(clientId: string, uid: string | number = ''): Promise<boolean> {
+  /** Unbinds the client's uid (PHP `unbindUid`): whatever uid is given, the gateway unbinds the bound one, as in PHP. */
+  async unbindUid(clientId: string, uid: GatewayKey = ''): Promise<boolean> {
     const target = decodeClientId(clientId);
     return this.sendTo(target.address, this.command(GatewayCommand.UNBIND_UID, target.connectionId, String(uid)));
   }
 
-  /** The client_ids bound to a uid, across the cluster. */
-  async getClientIdByUid(uid: string | number, options?: QueryOptions): Promise<string[]> {
+  /**
+   * The client_ids bound to a uid, across the cluster (PHP `getClientIdByUid`,
+   * CMD_GET_CLIENT_ID_BY_UID). A PHP-empty uid has none: `[]` without asking.
+   */
+  async getClientIdByUid(uid: GatewayKey, options?: QueryOptions): Promise<string[]> {
+    if (isPhpEmpty(uid)) return [];
     const packet = this.command(GatewayCommand.GET_CLIENT_ID_BY_UID, 0, String(uid));
-    return this.fanOutIds('getClientIdByUid', packet, options);
+    return this.fanOut('getClientIdByUid', packet, clientIdsOfConnections, options);
   }
 
-  /** Is any connection bound to this uid? */
-  async isUidOnline(uid: string | number, options?: QueryOptions): Promise<boolean> {
-    return (await this.getClientIdByUid(uid, options)).length > 0;
+  /**
+   * The client_ids of several uids (PHP GatewayClient's `batchGetClientIdByUid`,
+   * CMD_BATCH_GET_CLIENT_ID_BY_UID): one entry per asked uid, keyed by the uid as a string, `[]`
+   * when offline. PHP-empty uids are left out; with none left, `{}` without asking.
+   */
+  async batchGetClientIdByUid(uids: readonly GatewayKey[], options?: QueryOptions): Promise<Record<string, string[]>> {
+    const list = validKeys(uids);
+    if (list.length === 0) return {};
+    const packet = this.command(GatewayCommand.BATCH_GET_CLIENT_ID_BY_UID, 0, JSON.stringify(list));
+    return this.fanOut('batchGetClientIdByUid', packet, clientIdsByUid(list.map(String)), options);
+  }
+
+  /** Is any connection bound to this uid? (PHP `isUidOnline`, which returns 0/1.) */
+  async isUidOnline(uid: GatewayKey, options?: QueryOptions): Promise<boolean> {
+    if (isPhpEmpty(uid)) return false;
+    const packet = this.command(GatewayCommand.GET_CLIENT_ID_BY_UID, 0, String(uid));
+    return this.fanOut('isUidOnline', packet, mapped(clientIdsOfConnections, (ids) => ids.length > 0), options);
+  }
+
+  /**
+   * Which of these uids are online (PHP GatewayClient's `isUidsOnline`, which maps each to 0/1):
+   * one entry per asked uid, keyed by the uid as a string.
+   */
+  async isUidsOnline(uids: readonly GatewayKey[], options?: QueryOptions): Promise<Record<string, boolean>> {
+    const list = validKeys(uids);
+    if (list.length === 0) return {};
+    const packet = this.command(GatewayCommand.BATCH_GET_CLIENT_ID_BY_UID, 0, JSON.stringify(list));
+    const merger = mapped(clientIdsByUid(list.map(String)), (byUid) => {
+      const out: Record<string, boolean> = {};
+      for (const [uid, ids] of Object.entries(byUid)) out[uid] = ids.length > 0;
+      return out;
+    });
+    return this.fanOut('isUidsOnline', packet, merger, options);
+  }
+
+  /**
+   * The uid bound to a client, or null (PHP `getUidByClientId`: CMD_SELECT of field uid for this
+   * connection, asked of its gateway only).
+   * @throws InvalidClientIdError when `clientId` is not a client_id
+   * @throws QueryTimeoutError / GatewayUnreachableError when its gateway does not answer
+   */
+  async getUidByClientId(clientId: string, options?: Pick<QueryOptions, 'timeout'>): Promise<string | null> {
+    const target = decodeClientId(clientId);
+    const ext = selectExt(['uid'], { connection_id: [target.connectionId] });
+    const reply = phpUnserializeExact(await this.queryOne(target.address, this.command(GatewayCommand.SELECT, 0, ext), options));
+    for (const [, fields] of entriesOf(reply)) {
+      const uid = fields instanceof PhpArray ? textOf(fields.get('uid')) : null;
+      return uid === null || isPhpEmpty(uid) ? null : uid;
+    }
+    return null;
+  }
+
+  /** Every uid bound to some connection, across the cluster, each once (PHP `getAllUidList`, CMD_SELECT). */
+  async getAllUidList(options?: QueryOptions): Promise<string[]> {
+    return this.fanOut('getAllUidList', this.select(['uid']), selectedUids, options);
+  }
+
+  /** Number of distinct uids online across the cluster (PHP `getAllUidCount`). */
+  async getAllUidCount(options?: QueryOptions): Promise<number> {
+    return this.fanOut('getAllUidCount', this.select(['uid']), mapped(selectedUids, (uids) => uids.length), options);
   }
 
   // ---- groups --------------------------------------------------------------------------------
 
-  /** Adds a client to a group. PHP-empty groups are ignored. */
-  async joinGroup(clientId: string, group: string | number): Promise<boolean> {
+  /** Adds a client to a group (PHP `joinGroup`, CMD_JOIN_GROUP). A PHP-empty group is ignored: false, nothing sent. */
+  async joinGroup(clientId: string, group: GatewayKey): Promise<boolean> {
     const target = decodeClientId(clientId);
     if (isPhpEmpty(group)) return false;
     return this.sendTo(target.address, this.command(GatewayCommand.JOIN_GROUP, target.connectionId, String(group)));
   }
 
-  /** Removes a client from a group. */
-  async leaveGroup(clientId: string, group: string | number): Promise<boolean> {
+  /** Removes a client from a group (PHP `leaveGroup`, CMD_LEAVE_GROUP). A PHP-empty group is ignored: false, nothing sent. */
+  async leaveGroup(clientId: string, group: GatewayKey): Promise<boolean> {
     const target = decodeClientId(clientId);
     if (isPhpEmpty(group)) return false;
     return this.sendTo(target.address, this.command(GatewayCommand.LEAVE_GROUP, target.connectionId, String(group)));
   }
 
-  /** Dissolves a group on every gateway (its members stay connected). */
-  async ungroup(group: string | number): Promise<boolean> {
+  /** Dissolves a group on every gateway; its members stay connected (PHP `ungroup`, CMD_UNGROUP). A PHP-empty group: false, nothing sent. */
+  async ungroup(group: GatewayKey): Promise<boolean> {
     if (isPhpEmpty(group)) return false;
     return (await this.transport().sendAll(this.command(GatewayCommand.UNGROUP, 0, String(group)))) > 0;
+  }
+
+  /**
+   * The client_ids in the group(s), across the cluster, each once (PHP `getClientIdListByGroup`,
+   * which returns `{client_id: client_id}`; CMD_SELECT where groups). PHP-empty groups are left
+   * out; with none left, `[]` without asking.
+   */
+  async getClientIdListByGroup(group: GatewayKey | readonly GatewayKey[], options?: QueryOptions): Promise<string[]> {
+    const groups = validKeys(group);
+    if (groups.length === 0) return [];
+    return this.fanOut('getClientIdListByGroup', this.select(['uid'], groups), selectedClientIds, options);
+  }
+
+  /**
+   * The distinct uids of the members of the group(s) (PHP `getUidListByGroup`, which returns
+   * `{uid: uid}`; CMD_SELECT where groups). PHP-empty groups are left out; with none left, `[]`.
+   */
+  async getUidListByGroup(group: GatewayKey | readonly GatewayKey[], options?: QueryOptions): Promise<string[]> {
+    const groups = validKeys(group);
+    if (groups.length === 0) return [];
+    return this.fanOut('getUidListByGroup', this.select(['uid'], groups), selectedUids, options);
+  }
+
+  /** Number of distinct uids among the members of the group (PHP `getUidCountByGroup`); 0 for a PHP-empty group. */
+  async getUidCountByGroup(group: GatewayKey | readonly GatewayKey[], options?: QueryOptions): Promise<number> {
+    const groups = validKeys(group);
+    if (groups.length === 0) return 0;
+    return this.fanOut('getUidCountByGroup', this.select(['uid'], groups), mapped(selectedUids, (uids) => uids.length), options);
+  }
+
+  /**
+   * The sessions of the group's members, by client_id (PHP `getClientSessionsByGroup`,
+   * CMD_GET_CLIENT_SESSIONS_BY_GROUP): as {@link getAllClientSessions} for one group. A PHP-empty
+   * group: `{}` without asking.
+   */
+  async getClientSessionsByGroup(group: GatewayKey, options?: QueryOptions): Promise<Record<string, GatewaySession>> {
+    if (isPhpEmpty(group)) return {};
+    return this.sessions('getClientSessionsByGroup', String(group), options);
+  }
+
+  /**
+   * Every group that has members somewhere in the cluster, each once, as strings (PHP
+   * `getAllGroupIdList`, CMD_GET_GROUP_ID_LIST; PHP returns `{group: group}` with numeric groups
+   * as ints — here `123` comes back as `'123'`).
+   */
+  async getAllGroupIdList(options?: QueryOptions): Promise<string[]> {
+    return this.fanOut('getAllGroupIdList', this.command(GatewayCommand.GET_GROUP_ID_LIST, 0), groupIdUnion, options);
+  }
+
+  /**
+   * Every group's distinct uids: `{group: uids}` (PHP `getAllGroupUidList`, CMD_SELECT of uid and
+   * groups). Members without a uid are skipped. PHP stops reading a gateway's reply at the first
+   * connection without a uid or groups (a `break` meant as `continue`, PROTOCOL.md §7.1), so its
+   * result is often incomplete; this one is complete.
+   */
+  async getAllGroupUidList(options?: QueryOptions): Promise<Record<string, string[]>> {
+    return this.fanOut('getAllGroupUidList', this.select(['uid', 'groups']), uidsByGroup, options);
+  }
+
+  /** Every group's number of distinct uids: `{group: count}` (PHP `getAllGroupUidCount`; complete, unlike PHP, see {@link getAllGroupUidList}). */
+  async getAllGroupUidCount(options?: QueryOptions): Promise<Record<string, number>> {
+    return this.fanOut('getAllGroupUidCount', this.select(['uid', 'groups']), mapped(uidsByGroup, lengths), options);
+  }
+
+  /**
+   * Every group's members: `{group: client_ids}` (PHP `getAllGroupClientIdList`, CMD_SELECT of
+   * groups). PHP stops reading a gateway's reply at the first connection in no group (the `break`
+   * bug of PROTOCOL.md §7.1); this one skips such connections and is complete.
+   */
+  async getAllGroupClientIdList(options?: QueryOptions): Promise<Record<string, string[]>> {
+    return this.fanOut('getAllGroupClientIdList', this.select(['groups']), clientIdsByGroup, options);
+  }
+
+  /** Every group's member count: `{group: count}` (PHP `getAllGroupClientIdCount`; complete, unlike PHP). */
+  async getAllGroupClientIdCount(options?: QueryOptions): Promise<Record<string, number>> {
+    return this.fanOut('getAllGroupClientIdCount', this.select(['groups']), mapped(clientIdsByGroup, lengths), options);
+  }
+
+  // ---- the whole cluster ---------------------------------------------------------------------
+
+  /** Every connected client_id in the cluster (PHP `getAllClientIdList`, which returns `{client_id: client_id}`; CMD_SELECT). */
+  async getAllClientIdList(options?: QueryOptions): Promise<string[]> {
+    return this.fanOut('getAllClientIdList', this.select(['uid']), selectedClientIds, options);
+  }
+
+  /**
+   * Every client's session, by client_id (PHP `getAllClientSessions`, CMD_GET_ALL_CLIENT_SESSIONS;
+   * with a group, that group's members, CMD_GET_CLIENT_SESSIONS_BY_GROUP). A client without a
+   * session has `{}`. Inside a handler, the current client's entry is its live session, with the
+   * handler's unsaved changes (as PHP puts `$_SESSION` there).
+   */
+  async getAllClientSessions(group: GatewayKey = '', options?: QueryOptions): Promise<Record<string, GatewaySession>> {
+    if (group !== '' && isPhpEmpty(group)) return {};
+    return this.sessions('getAllClientSessions', String(group), options);
+  }
+
+  /**
+   * PHP's old name of {@link getAllClientSessions}.
+   * @deprecated use `getAllClientSessions`
+   */
+  async getAllClientInfo(group: GatewayKey = '', options?: QueryOptions): Promise<Record<string, GatewaySession>> {
+    return this.getAllClientSessions(group, options);
+  }
+
+  /**
+   * PHP's old name of {@link getClientSessionsByGroup}.
+   * @deprecated use `getClientSessionsByGroup`
+   */
+  async getClientInfoByGroup(group: GatewayKey, options?: QueryOptions): Promise<Record<string, GatewaySession>> {
+    return this.getClientSessionsByGroup(group, options);
   }
 
   // ---- sessions ------------------------------------------------------------------------------
 
   /**
-   * A client's session, or null when the client is not connected. For the current client this is
-   * the live session of the handler (with its unsaved changes).
+   * A client's session, or null when the client is not connected (PHP `getSession`,
+   * CMD_GET_SESSION_BY_CLIENT_ID). For the current client this is the live session of the handler
+   * (with its unsaved changes).
+   * @throws InvalidClientIdError when `clientId` is not a client_id (PHP returns false)
+   * @throws QueryTimeoutError / GatewayUnreachableError when its gateway does not answer
    */
   async getSession(clientId: string, options?: Pick<QueryOptions, 'timeout'>): Promise<GatewaySession | null> {
     const target = decodeClientId(clientId);
     const ctx = gatewayEventStorage.getStore();
     if (ctx && ctx.clientId === clientId && ctx.event !== 'close') return ctx.session;
     const reply = await this.queryOne(target.address, this.command(GatewayCommand.GET_SESSION_BY_CLIENT_ID, target.connectionId), options);
+    // `N;`: the client is not connected. Anything else that is not an array reads as no session.
     const value = phpUnserialize(reply);
-    return value !== null && typeof value === 'object' && !Buffer.isBuffer(value) ? (value as GatewaySession) : null;
+    return value === null ? null : asSession(value);
   }
 
-  /** Replaces a client's session. On the current client, the handler's session is replaced too. */
+  /**
+   * Replaces a client's session (PHP `setSession`, CMD_SET_SESSION). On the current client, the
+   * handler's session is replaced too, and not written back a second time.
+   */
   async setSession(clientId: string, session: GatewaySession): Promise<boolean> {
     const target = decodeClientId(clientId);
-    const bytes = phpSerialize(session ?? {});
+    const bytes = phpSerialize(session ?? {}, { rootName: 'session' });
     const ctx = gatewayEventStorage.getStore();
     if (ctx && ctx.clientId === clientId && ctx.event !== 'close') {
       ctx.session = session;
@@ -251,25 +539,27 @@ export class GatewayService {
   }
 
   /**
-   * Merges into a client's session with PHP's `array_replace_recursive` (nested objects merge,
-   * lists merge by index, other values replace). On the current client, the handler's session is
-   * merged too.
+   * Merges into a client's session with PHP's `array_replace_recursive` (PHP `updateSession`,
+   * CMD_UPDATE_SESSION: nested objects merge, lists merge by index, other values replace, new keys
+   * go at the end). The gateway merges, so concurrent updates of different keys do not overwrite
+   * each other. On the current client, the handler's session is merged too.
    */
   async updateSession(clientId: string, partial: GatewaySession): Promise<boolean> {
     const target = decodeClientId(clientId);
+    const update = phpSerialize(partial ?? {}, { rootName: 'session' });
     const ctx = gatewayEventStorage.getStore();
     if (ctx && ctx.clientId === clientId && ctx.event !== 'close') {
-      const merged = replaceRecursive(ctx.session, structuredClone(partial));
+      const merged = replaceRecursive(ctx.session, structuredClone(partial ?? {}));
       const bytes = phpSerialize(merged);
       this.worker.sessionWritten(clientId, ctx.sessionWritten ?? ctx.sessionBytes, bytes);
       ctx.sessionWritten = bytes;
     }
-    return this.sendTo(target.address, this.command(GatewayCommand.UPDATE_SESSION, target.connectionId, phpSerialize(partial ?? {})));
+    return this.sendTo(target.address, this.command(GatewayCommand.UPDATE_SESSION, target.connectionId, update));
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
 
-  /** Inside a handler, the worker handling it; inside a running worker, that worker; otherwise the GatewayClient. */
+  /** Inside a running BusinessWorker, the worker's links; otherwise the GatewayClient. */
   private transport(): GatewayTransport {
     return this.worker.isRunning ? this.workerTransport : this.client;
   }
@@ -305,70 +595,93 @@ export class GatewayService {
     return encodeGatewayPacket({ cmd, connectionId, flag: FLAG_BODY_IS_SCALAR, extData: typeof ext === 'string' ? Buffer.from(ext) : ext });
   }
 
-  private groupByGateway(clientIds: string[]): Map<string, string[]> {
-    const map = new Map<string, string[]>();
-    for (const id of clientIds) {
-      const parts: ClientIdParts = decodeClientId(id);
-      const list = map.get(parts.address);
-      if (list) list.push(id);
-      else map.set(parts.address, [id]);
-    }
-    return map;
+  /** A CMD_SELECT packet of `fields`, for every connection or for the members of `groups`. */
+  private select(fields: ('uid' | 'groups')[], groups?: (string | number)[]): Buffer {
+    return this.command(GatewayCommand.SELECT, 0, selectExt(fields, groups ? { groups } : undefined));
+  }
+
+  /** Sessions by client_id (all, or a group's), with the current client's live session in place of the stored one. */
+  private async sessions(method: string, group: string, options?: QueryOptions): Promise<Record<string, GatewaySession>> {
+    const packet =
+      group === ''
+        ? this.command(GatewayCommand.GET_ALL_CLIENT_SESSIONS, 0)
+        : this.command(GatewayCommand.GET_CLIENT_SESSIONS_BY_GROUP, 0, group);
+    const ctx = gatewayEventStorage.getStore();
+    const live = mapped(sessionsByClientId, (all) => {
+      if (ctx && ctx.event !== 'close' && Object.prototype.hasOwnProperty.call(all, ctx.clientId)) all[ctx.clientId] = ctx.session;
+      return all;
+    });
+    return this.fanOut(method, packet, live, options);
   }
 
   private queryOne(address: string, packet: Buffer, options?: Pick<QueryOptions, 'timeout'>): Promise<Buffer> {
     return this.transport().query(address, packet, options?.timeout ?? this.options.queryTimeout);
   }
 
-  /** Asks every gateway, merges the answers; failed gateways make the result partial. */
-  private async fanOut<T>(method: string, packet: Buffer, initial: T, merge: (acc: T, value: unknown, address: string) => T, options?: QueryOptions): Promise<T> {
+  /**
+   * Asks every gateway the Register lists (at once, each with its own timeout) and merges the
+   * answers. A gateway that fails — timeout, unreachable, unreadable reply — contributes nothing
+   * and makes the result partial (PROTOCOL.md §7.1).
+   */
+  private async fanOut<A, R>(method: string, packet: Buffer, merger: ReplyMerger<A, R>, options?: QueryOptions): Promise<R> {
     const transport = this.transport();
-    const addresses = await transport.addresses();
+    const addresses = [...(await transport.addresses())];
     if (addresses.length === 0) throw new NoGatewayError(method);
     const timeout = options?.timeout ?? this.options.queryTimeout;
     const settled = await Promise.allSettled(addresses.map((a) => transport.query(a, packet, timeout)));
-    let acc = initial;
+    let acc = merger.initial();
     const failures: { address: string; error: Error }[] = [];
     settled.forEach((r, i) => {
-      if (r.status === 'fulfilled') {
-        let value: unknown;
-        try {
-          value = phpUnserialize(r.value);
-        } catch (err) {
-          failures.push({ address: addresses[i]!, error: err as Error });
-          return;
-        }
-        acc = merge(acc, value, addresses[i]!);
-      } else failures.push({ address: addresses[i]!, error: r.reason as Error });
+      const address = addresses[i]!;
+      if (r.status === 'rejected') {
+        failures.push({ address, error: r.reason as Error });
+        return;
+      }
+      let value: PhpExactValue;
+      try {
+        value = phpUnserializeExact(r.value);
+      } catch (err) {
+        failures.push({ address, error: err as Error });
+        return;
+      }
+      acc = merger.merge(acc, value, replySource(address));
     });
+    const result = merger.finish(acc);
     if (failures.length) {
-      if (options?.partial === 'throw') throw new PartialResultError(method, acc, failures);
+      if (options?.partial === 'throw') throw new PartialResultError(method, result, failures);
       this.logger.warn(partialResult(method, failures.map((f) => `${f.address} (${f.error.message})`)));
     }
-    return acc;
-  }
-
-  /** A fan-out whose replies are lists of connection ids, merged into client_ids. */
-  private fanOutIds(method: string, packet: Buffer, options?: QueryOptions): Promise<string[]> {
-    return this.fanOut<string[]>(
-      method,
-      packet,
-      [],
-      (acc, value, address) => {
-        const { host, port } = splitAddress(address)!;
-        const ip = ip2long(host);
-        for (const id of Object.values((value ?? {}) as Record<string, unknown>)) {
-          if (typeof id === 'number') acc.push(encodeClientId(ip, port, id));
-        }
-        return acc;
-      },
-      options,
-    );
+    return result;
   }
 }
 
+/** `x`, `[x, y]` or nothing, as a list. */
+function listOf<T>(x: T | readonly T[] | null | undefined): T[] {
+  return x === undefined || x === null ? [] : ([] as T[]).concat(x as T | T[]);
+}
+
+/**
+ * The uids/groups to send, PHP-empty ones dropped (a PHP gateway ignores them anyway). Numbers
+ * stay numbers, so the JSON is the bytes PHP's `json_encode` gives (`["u1",42]`, TV-6).
+ */
+function validKeys(x: GatewayKey | readonly GatewayKey[]): GatewayKey[] {
+  return listOf(x).filter((k) => !isPhpEmpty(k));
+}
+
+/** client_ids grouped by the address of their gateway. */
+function groupByGateway(clientIds: readonly string[]): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const id of clientIds) {
+    const { address } = decodeClientId(id);
+    const list = map.get(address);
+    if (list) list.push(id);
+    else map.set(address, [id]);
+  }
+  return map;
+}
+
 /** `{"<connection id>": <connection id>}` for client_ids, the shape PHP gateways read. */
-function idMap(clientIds: string[]): Record<string, number> {
+function idMap(clientIds: readonly string[]): Record<string, number> {
   const map: Record<string, number> = {};
   for (const id of clientIds) {
     const { connectionId } = decodeClientId(id);

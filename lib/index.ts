@@ -23,6 +23,7 @@ export * from './errors/no-current-client.error.js';
 export * from './errors/no-gateway.error.js';
 export * from './errors/partial-result.error.js';
 export * from './errors/query-timeout.error.js';
+export * from './errors/register-unavailable.error.js';
 export * from './errors/php-serialize.error.js';
 export * from './errors/php-unserialize.error.js';
 // The wire layer, for tools and tests that speak the protocol directly.
@@ -37,3 +38,8 @@ export * from './protocol/php-serialize.js';
 export * from './protocol/php-value.js';
 export * from './protocol/php-array-merge.js';
 export * from './gateway-worker.bootstrap.js';
+// The client edge: connect-time requests, TLS errors, and the TypeScript protocol extensions.
+export { WebSocketConnectRequest } from './business-worker/websocket-connect.request.js';
+export * from './errors/tls-certificate.error.js';
+export { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from './gateway/extension-protocol.js';
+export { webSocketConnectBody, phpParseStr, type WebSocketRequestInfo } from './gateway/websocket-connect.payload.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, greeted, TextClient, waitFor, WsClient } from './support/net.js';
+import { freePort, freePortRange, greeted, TextClient, waitFor, WsClient } from './support/net.js';
 import { alive, repoPath, startNode } from './support/processes.js';
 
 /** The next line about one of `ids`: other tests' clients chat on the same sample too. */
@@ -21,7 +21,7 @@ describe('chat sample (npm start), separate processes', () => {
   let webPort: number;
 
   beforeAll(async () => {
-    const [register, start] = [await freePort(), await freePort()];
+    const [register, start] = [await freePort(), await freePortRange(2)];
     textPort = await freePort();
     wsPort = await freePort();
     webPort = await freePort();
@@ -91,7 +91,10 @@ describe('chat sample (npm start), separate processes', () => {
   });
 
   it('serves the chat page that connects to the websocket port', async () => {
-    const res = await fetch(`http://127.0.0.1:${webPort}/`);
+    // The page server is the last process `gateway-worker start` forks: give it a moment.
+    let res: Response | null = null;
+    await waitFor(async () => (res = await fetch(`http://127.0.0.1:${webPort}/`).catch(() => null)) !== null, 'the page server', 10_000);
+    res = res!;
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('new WebSocket(url)');

@@ -32,7 +32,9 @@ import {
 import { FrameProtocol, TextProtocol } from '../lib/protocol/client-protocol.js';
 import { LineReader } from '../lib/protocol/line.reader.js';
 import { webSocketFrameHeader, WS_OPCODE_BINARY, WS_OPCODE_TEXT } from '../lib/protocol/websocket-frame.js';
-import { phpSerialize, phpUnserialize } from '../lib/protocol/php-serialize.js';
+import { phpSerialize, phpUnserialize, phpUnserializeExact } from '../lib/protocol/php-serialize.js';
+import { normalizePhpKey, PhpArray } from '../lib/protocol/php-value.js';
+import { selectExt } from '../lib/service/select-query.js';
 import { GatewayProtocolError } from '../lib/errors/gateway-protocol.error.js';
 import { InvalidClientIdError } from '../lib/errors/invalid-client-id.error.js';
 
@@ -529,6 +531,263 @@ describe('TV-19 CMD_PING gateway → worker', () => {
   });
   it('TV-19 decode', () => {
     expectDecoded(H, { packLen: 28, cmd: 201, flag: 1, extLen: 0, ext: '', body: '' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// TV-13 … TV-25: queries, sessions, replies (§2.9, §5.7, §5.11)
+// ---------------------------------------------------------------------------------------------
+
+/** A §2.9 reply: uint32 BE length of the serialized bytes, then the bytes. */
+function replyBytes(value: unknown): Buffer {
+  const body = phpSerialize(value);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** Reads a §2.9 reply vector: checks the length prefix, returns the serialized bytes. */
+function readReply(h: string): Buffer {
+  const buf = fromHex(h);
+  expect(buf.readUInt32BE(0)).toBe(buf.length - 4);
+  return buf.subarray(4);
+}
+
+/** The session of TV-20's captured reply (TV-28's live SET + UPDATE result). */
+const TV20_SESSION = 'a:3:{s:1:"a";i:1;s:1:"l";a:3:{i:0;i:9;i:1;i:2;i:2;i:3;}s:1:"b";b:1;}';
+
+/** A command packet as PHP encodes it: flag 1, ext_data, empty body. */
+const commandPacket = (cmd: number, ext: string | Buffer = '', connectionId = 0) =>
+  encodeWith({ cmd, connectionId, extData: Buffer.from(ext) }, '');
+
+describe('TV-13 CMD_GET_ALL_CLIENT_SESSIONS', () => {
+  const REQ = '0000001c0a0000000000000000000000000000000001000000000000';
+  const REPLY = '00000031613a323a7b693a313b733a32303a22613a313a7b733a333a22756964223b693a353b7d223b693a323b733a303a22223b7d';
+  it('TV-13 request: encode and decode', () => {
+    expect(hex(commandPacket(GatewayCommand.GET_ALL_CLIENT_SESSIONS))).toBe(REQ);
+    expectDecoded(REQ, { packLen: 28, cmd: 10, flag: 1, extLen: 0, ext: '', body: '' });
+  });
+  it('TV-13 reply: a session string inside a serialized array (encode)', () => {
+    const value = PhpArray.from<unknown>([
+      [1, phpSerialize({ uid: 5 }).toString()],
+      [2, ''],
+    ]);
+    expect(hex(replyBytes(value))).toBe(REPLY);
+  });
+  it('TV-13 reply: decode', () => {
+    const value = phpUnserializeExact(readReply(REPLY)) as PhpArray;
+    expect([...value.keys()]).toEqual([1, 2]);
+    expect(value.get(1)).toBe('a:1:{s:3:"uid";i:5;}');
+    expect(phpUnserialize(value.get(1) as string)).toEqual({ uid: 5 });
+    expect(value.get(2)).toBe('');
+    expect(hex(replyBytes(value))).toBe(REPLY);
+  });
+});
+
+describe('TV-15 CMD_SEND_TO_ONE with an array body (flag 0, serialized)', () => {
+  const H = '00000043050000000000000000000000000000000100000000000000613a323a7b733a343a2274797065223b733a333a22736179223b733a313a226e223b693a313b7d';
+  const BODY = 'a:2:{s:4:"type";s:3:"say";s:1:"n";i:1;}';
+  it('TV-15 encode', () => {
+    expect(hex(encodeWith({ cmd: GatewayCommand.SEND_TO_ONE, connectionId: 1 }, { type: 'say', n: 1 }))).toBe(H);
+  });
+  it('TV-15 decode', () => {
+    const p = expectDecoded(H, { packLen: 67, cmd: 5, connectionId: 1, flag: 0, extLen: 0, ext: '', body: BODY });
+    expect(decodeBody(p)).toEqual({ type: 'say', n: 1 });
+  });
+});
+
+describe('TV-17 CMD_UPDATE_SESSION connection 1, ext a:1:{s:5:"score";i:10;}', () => {
+  const H = '00000033090000000000000000000000000000000101000000000017613a313a7b733a353a2273636f7265223b693a31303b7d';
+  const EXT = 'a:1:{s:5:"score";i:10;}';
+  it('TV-17 encode', () => {
+    expect(phpSerialize({ score: 10 }).toString()).toBe(EXT);
+    expect(hex(commandPacket(GatewayCommand.UPDATE_SESSION, phpSerialize({ score: 10 }), 1))).toBe(H);
+  });
+  it('TV-17 decode', () => {
+    const p = expectDecoded(H, { packLen: 51, cmd: 9, connectionId: 1, flag: 1, extLen: 23, ext: EXT, body: '' });
+    expect(phpUnserialize(p.extData)).toEqual({ score: 10 });
+  });
+});
+
+describe('TV-18 CMD_SET_SESSION written back by a real PHP BusinessWorker (captured)', () => {
+  const H =
+    '0000005fcc0000000000000000000000000000000701000000000043613a323a7b733a313a226e223b693a313b733a363a226e6573746564223b613a313a7b733a313a2261223b613a323a7b693a303b693a313b693a313b693a323b7d7d7d';
+  const EXT = 'a:2:{s:1:"n";i:1;s:6:"nested";a:1:{s:1:"a";a:2:{i:0;i:1;i:1;i:2;}}}';
+  it('TV-18 encode', () => {
+    const session = { n: 1, nested: { a: [1, 2] } };
+    expect(phpSerialize(session).toString()).toBe(EXT);
+    expect(hex(commandPacket(GatewayCommand.SET_SESSION, phpSerialize(session), 7))).toBe(H);
+  });
+  it('TV-18 decode', () => {
+    const p = expectDecoded(H, { packLen: 95, cmd: 204, connectionId: 7, flag: 1, extLen: 67, ext: EXT, body: '' });
+    expect(phpUnserialize(p.extData)).toEqual({ n: 1, nested: { a: [1, 2] } });
+  });
+});
+
+describe('TV-20 CMD_SELECT', () => {
+  const ALL = '0000003919000000000000000000000000000000000100000000001d7b226669656c6473223a5b22756964225d2c227768657265223a5b5d7d';
+  const OF_1 = '000000501900000000000000000000000000000000010000000000347b226669656c6473223a5b22756964225d2c227768657265223a7b22636f6e6e656374696f6e5f6964223a7b2231223a317d7d7d';
+  const BY_GROUP = '0000004b19000000000000000000000000000000000100000000002f7b226669656c6473223a5b22756964225d2c227768657265223a7b2267726f757073223a5b22726f6f6d31225d7d7d';
+  const REPLY =
+    '000000b2613a313a7b693a313b613a333a7b733a333a22756964223b733a323a227531223b733a363a2267726f757073223b613a323a7b733a323a226731223b733a323a226731223b693a3132333b733a333a22313233223b7d733a373a2273657373696f6e223b733a36383a22613a333a7b733a313a2261223b693a313b733a313a226c223b613a333a7b693a303b693a393b693a313b693a323b693a323b693a333b7d733a313a2262223b623a313b7d223b7d7d';
+
+  it('TV-20 (captured) getAllClientIdList / getAllUidList request: encode (selectExt) and decode', () => {
+    const ext = selectExt(['uid']);
+    expect(ext).toBe('{"fields":["uid"],"where":[]}');
+    expect(hex(commandPacket(GatewayCommand.SELECT, ext))).toBe(ALL);
+    expectDecoded(ALL, { packLen: 57, cmd: 25, flag: 1, extLen: 29, ext, body: '' });
+  });
+  it('TV-20 (captured) getUidByClientId(client 1) request: encode and decode', () => {
+    const ext = selectExt(['uid'], { connection_id: [1] });
+    expect(ext).toBe('{"fields":["uid"],"where":{"connection_id":{"1":1}}}');
+    expect(hex(commandPacket(GatewayCommand.SELECT, ext))).toBe(OF_1);
+    expectDecoded(OF_1, { packLen: 80, cmd: 25, flag: 1, extLen: 52, ext, body: '' });
+  });
+  it('TV-20 getUidListByGroup("room1") request: encode and decode', () => {
+    const ext = selectExt(['uid'], { groups: ['room1'] });
+    expect(ext).toBe('{"fields":["uid"],"where":{"groups":["room1"]}}');
+    expect(hex(commandPacket(GatewayCommand.SELECT, ext))).toBe(BY_GROUP);
+    expectDecoded(BY_GROUP, { packLen: 75, cmd: 25, flag: 1, extLen: 47, ext, body: '' });
+  });
+  it('TV-20 (captured) reply: encode from the values (int key 123, string value "123")', () => {
+    const row = PhpArray.from<unknown>([
+      ['uid', 'u1'],
+      ['groups', PhpArray.from([['g1', 'g1'], ['123', '123']])],
+      ['session', TV20_SESSION],
+    ]);
+    expect(hex(replyBytes(PhpArray.from([[1, row]])))).toBe(REPLY);
+  });
+  it('TV-20 (captured) reply: decode', () => {
+    const value = phpUnserializeExact(readReply(REPLY)) as PhpArray;
+    const row = value.get(1) as PhpArray;
+    expect(row.get('uid')).toBe('u1');
+    const groups = row.get('groups') as PhpArray;
+    expect([...groups.entries()]).toEqual([['g1', 'g1'], [123, '123']]);
+    expect(row.get('session')).toBe(TV20_SESSION);
+    expect(hex(replyBytes(value))).toBe(REPLY);
+  });
+  it('TV-20 example reply with a null uid and never-joined groups: encode and decode', () => {
+    const bytes = 'a:2:{i:1;a:2:{s:3:"uid";s:2:"u1";s:6:"groups";a:1:{s:5:"room1";s:5:"room1";}}i:3;a:2:{s:3:"uid";N;s:6:"groups";N;}}';
+    const value = PhpArray.from<unknown>([
+      [1, PhpArray.from<unknown>([['uid', 'u1'], ['groups', PhpArray.from([['room1', 'room1']])]])],
+      [3, PhpArray.from<unknown>([['uid', null], ['groups', null]])],
+    ]);
+    expect(phpSerialize(value).toString()).toBe(bytes);
+    expect(phpSerialize(phpUnserializeExact(bytes)).toString()).toBe(bytes);
+  });
+});
+
+describe('TV-21 CMD_GET_SESSION_BY_CLIENT_ID (connection 1)', () => {
+  const REQ = '0000001ccb0000000000000000000000000000000101000000000000';
+  it('TV-21 request: encode and decode', () => {
+    expect(hex(commandPacket(GatewayCommand.GET_SESSION_BY_CLIENT_ID, '', 1))).toBe(REQ);
+    expectDecoded(REQ, { packLen: 28, cmd: 203, connectionId: 1, flag: 1, extLen: 0, ext: '', body: '' });
+  });
+  it('TV-21 replies: unknown client N;, empty session a:0:{}, a stored session verbatim', () => {
+    expect(hex(replyBytes(null))).toBe('000000024e3b');
+    expect(hex(replyBytes({}))).toBe('00000006613a303a7b7d');
+    expect(phpUnserialize(readReply('000000024e3b'))).toBeNull();
+    // The stored string itself follows the length (0x44 = 68 bytes for TV-20's session).
+    const stored = Buffer.concat([Buffer.from([0, 0, 0, 0x44]), utf8(TV20_SESSION)]);
+    expect(hex(stored).startsWith('00000044613a333a7b')).toBe(true);
+    expect(hex(stored).endsWith('7d')).toBe(true);
+    expect(phpUnserialize(readReply(hex(stored)))).toEqual({ a: 1, l: [9, 2, 3], b: true });
+  });
+});
+
+describe('TV-22 count request and reply', () => {
+  const REQ = '0000001c180000000000000000000000000000000001000000000000';
+  it('TV-22 CMD_GET_CLIENT_COUNT_BY_GROUP with ext "": encode and decode', () => {
+    expect(hex(commandPacket(GatewayCommand.GET_CLIENT_COUNT_BY_GROUP))).toBe(REQ);
+    expectDecoded(REQ, { packLen: 28, cmd: 24, flag: 1, extLen: 0, ext: '', body: '' });
+  });
+  it('TV-22 reply 42: encode and decode', () => {
+    expect(hex(replyBytes(42))).toBe('00000005693a34323b');
+    expect(phpUnserialize(readReply('00000005693a34323b'))).toBe(42);
+  });
+});
+
+describe('TV-23 CMD_GET_GROUP_ID_LIST reply (captured; groups "g1" and "123")', () => {
+  const REPLY = '0000001d613a323a7b693a303b733a323a226731223b693a313b693a3132333b7d';
+  it('TV-23 encode: numeric groups as ints', () => {
+    expect(hex(replyBytes(['g1', normalizePhpKey('123')]))).toBe(REPLY);
+  });
+  it('TV-23 decode', () => {
+    expect(phpUnserialize(readReply(REPLY))).toEqual(['g1', 123]);
+  });
+});
+
+describe('TV-24 batch commands', () => {
+  const REQ = '0000002710000000000000000000000000000000000100000000000b5b227531222c227532225d';
+  const REPLY = '00000034613a323a7b733a323a227531223b613a323a7b693a303b693a313b693a313b693a353b7d733a323a227532223b613a303a7b7d7d';
+  const CAPTURED = '00000030613a323a7b733a323a227531223b613a313a7b693a303b693a313b7d733a363a226e6f626f6479223b613a303a7b7d7d';
+  const COUNTS = '0000002c613a333a7b733a323a226731223b693a313b693a3132333b693a313b733a343a226e6f6e65223b693a303b7d';
+  it('TV-24 CMD_BATCH_GET_CLIENT_ID_BY_UID ["u1","u2"] request: encode and decode', () => {
+    expect(hex(commandPacket(GatewayCommand.BATCH_GET_CLIENT_ID_BY_UID, JSON.stringify(['u1', 'u2'])))).toBe(REQ);
+    expectDecoded(REQ, { packLen: 39, cmd: 16, flag: 1, extLen: 11, ext: '["u1","u2"]', body: '' });
+  });
+  it('TV-24 reply {u1:[1,5], u2:[]}: encode and decode', () => {
+    expect(hex(replyBytes({ u1: [1, 5], u2: [] }))).toBe(REPLY);
+    expect(phpUnserialize(readReply(REPLY))).toEqual({ u1: [1, 5], u2: [] });
+  });
+  it('TV-24 (captured) reply for ["u1","nobody"]: encode and decode', () => {
+    expect(hex(replyBytes({ u1: [1], nobody: [] }))).toBe(CAPTURED);
+    expect(phpUnserialize(readReply(CAPTURED))).toEqual({ u1: [1], nobody: [] });
+  });
+  it('TV-24 (captured) CMD_BATCH_GET_CLIENT_COUNT_BY_GROUP reply for ["g1","123","none"]: encode and decode', () => {
+    expect(hex(replyBytes(PhpArray.from([['g1', 1], ['123', 1], ['none', 0]])))).toBe(COUNTS);
+    const value = phpUnserializeExact(readReply(COUNTS)) as PhpArray;
+    expect([...value.entries()]).toEqual([['g1', 1], [123, 1], ['none', 0]]);
+  });
+});
+
+describe('TV-25 CMD_ON_WEBSOCKET_CONNECT packet (workerman 5 Request class)', () => {
+  // The packet from the values the spec gives; mapping a handshake to these values is the gateway's job.
+  const HEAD = '00000349cd7f0000010b54c0a8010ad4310000000100205a00000000';
+  const BODY =
+    'a:3:{s:3:"get";a:2:{s:5:"token";s:3:"abc";s:4:"list";a:2:{i:0;s:1:"1";i:1;s:1:"2";}}s:6:"server";a:16:{s:12:"QUERY_STRING";s:27:"token=abc&list[]=1&list[]=2";s:14:"REQUEST_METHOD";s:3:"GET";s:11:"REQUEST_URI";s:31:"/ws?token=abc&list[]=1&list[]=2";s:15:"SERVER_PROTOCOL";s:8:"HTTP/1.1";s:11:"SERVER_NAME";s:16:"example.com:8282";s:12:"CONTENT_TYPE";N;s:11:"REMOTE_ADDR";s:12:"192.168.1.10";s:11:"REMOTE_PORT";i:54321;s:11:"SERVER_PORT";i:8282;s:9:"HTTP_HOST";s:16:"example.com:8282";s:12:"HTTP_UPGRADE";s:9:"websocket";s:15:"HTTP_CONNECTION";s:7:"Upgrade";s:22:"HTTP_SEC_WEBSOCKET_KEY";s:24:"dGhlIHNhbXBsZSBub25jZQ==";s:26:"HTTP_SEC_WEBSOCKET_VERSION";s:2:"13";s:11:"HTTP_COOKIE";s:23:"sid=xyz%201; theme=dark";s:15:"HTTP_USER_AGENT";s:4:"test";}s:6:"cookie";a:2:{s:3:"sid";s:7:"xyz%201";s:5:"theme";s:4:"dark";}}';
+  const VALUE = {
+    get: { token: 'abc', list: ['1', '2'] },
+    server: {
+      QUERY_STRING: 'token=abc&list[]=1&list[]=2',
+      REQUEST_METHOD: 'GET',
+      REQUEST_URI: '/ws?token=abc&list[]=1&list[]=2',
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      SERVER_NAME: 'example.com:8282',
+      CONTENT_TYPE: null,
+      REMOTE_ADDR: '192.168.1.10',
+      REMOTE_PORT: 54321,
+      SERVER_PORT: 8282,
+      HTTP_HOST: 'example.com:8282',
+      HTTP_UPGRADE: 'websocket',
+      HTTP_CONNECTION: 'Upgrade',
+      HTTP_SEC_WEBSOCKET_KEY: 'dGhlIHNhbXBsZSBub25jZQ==',
+      HTTP_SEC_WEBSOCKET_VERSION: '13',
+      HTTP_COOKIE: 'sid=xyz%201; theme=dark',
+      HTTP_USER_AGENT: 'test',
+    },
+    cookie: { sid: 'xyz%201', theme: 'dark' },
+  };
+  it('TV-25 body: 813 bytes, serialized from the request values', () => {
+    expect(BODY.length).toBe(813);
+    expect(phpSerialize(VALUE).toString()).toBe(BODY);
+  });
+  it('TV-25 encode: header (flag 0, session "") + body, 841 bytes', () => {
+    const packet = encodeWith({ cmd: GatewayCommand.ON_WEBSOCKET_CONNECT, ...EVENT_HEADER }, VALUE);
+    expect(packet.length).toBe(841);
+    expect(hex(packet)).toBe(HEAD + utf8(BODY).toString('hex'));
+  });
+  it('TV-25 decode', () => {
+    const p = expectDecoded(HEAD + utf8(BODY).toString('hex'), {
+      packLen: 841,
+      cmd: 205,
+      ...EVENT_HEADER,
+      flag: 0,
+      extLen: 0,
+      ext: '',
+      body: BODY,
+    });
+    expect(decodeBody(p)).toEqual(VALUE);
   });
 });
 

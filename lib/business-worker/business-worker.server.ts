@@ -1,8 +1,9 @@
-import { ForbiddenException, Inject, Injectable, Logger } from '@nestjs/common';
+import { ForbiddenException, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
 import { GATEWAY_WORKER_OPTIONS, RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import { guardDenied, handlerFailed, sessionNotWritable, wrongSecretKey } from '../gateway-worker.messages.js';
+import { guardDenied, handlerFailed, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
+import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../gateway/extension-protocol.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
@@ -146,7 +147,23 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     this.sessions.written(clientId, previous, next);
   }
 
+  /** The public listener `port` of the gateway at `address` (TypeScript gateways describe theirs). */
+  listenerOf(address: string, port: number): GatewayListenerInfo | undefined {
+    return this.links.get(address)?.listener(port);
+  }
+
   // ---- discovery and links -------------------------------------------------------------------
+
+  /**
+   * What this worker announces to gateways: it reads GATEWAY_INFO, and — only when it has
+   * `@OnWebSocketConnect` handlers — it gives verdicts on websocket handshakes (a gateway then holds
+   * each handshake for them; without handlers nobody should wait).
+   */
+  private features(): string[] {
+    const features: string[] = [WorkerFeature.GATEWAY_INFO];
+    if (this.registry.get('websocketConnect').length) features.push(WorkerFeature.WEBSOCKET_VERDICT);
+    return features;
+  }
 
   private setAddresses(addresses: string[]): void {
     this.known = addresses;
@@ -160,6 +177,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       address,
       workerKey: this.workerKey,
       secretKey: this.options.secretKey,
+      features: this.features(),
       connectTimeout: this.options.connectTimeout,
       maxPacketSize: this.options.innerMaxPackageSize,
       bufferLimit: this.options.businessWorker.sendToGatewayBufferSize,
@@ -197,10 +215,23 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
 
   private onPacket(link: GatewayLink, raw: Buffer): void {
     const cmd = raw[4];
-    if (cmd !== GatewayCommand.ON_CONNECT && cmd !== GatewayCommand.ON_MESSAGE && cmd !== GatewayCommand.ON_CLOSE) return;
+    if (cmd === ExtensionCommand.GATEWAY_INFO) return this.onGatewayInfo(link, raw);
+    if (cmd === GatewayCommand.ON_WEBSOCKET_CONNECT) {
+      // Without handlers there is nothing to run, and no gateway waits for this worker.
+      if (this.registry.get('websocketConnect').length === 0) return;
+    } else if (cmd !== GatewayCommand.ON_CONNECT && cmd !== GatewayCommand.ON_MESSAGE && cmd !== GatewayCommand.ON_CLOSE) return;
     // Key by client_id: ordering is per client, across the whole cluster.
     const clientId = encodeClientId(raw.readUInt32BE(5), raw.readUInt16BE(9), raw.readUInt32BE(17));
     this.queues.push(clientId, { link, raw });
+  }
+
+  private onGatewayInfo(link: GatewayLink, raw: Buffer): void {
+    try {
+      const info = JSON.parse(decodeGatewayPacket(raw).body.toString()) as GatewayInfo;
+      if (Array.isArray(info?.listeners)) link.setInfo(info);
+    } catch {
+      this.logger.warn(`BusinessWorker ${this.workerKey}: unreadable GATEWAY_INFO from gateway ${link.address}; client protocols stay unknown.`);
+    }
   }
 
   private async runEvent({ raw }: QueuedEvent): Promise<void> {
@@ -210,13 +241,18 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     const sessionBytes = isClose ? packet.extData : this.sessions.resolve(clientId, packet.extData);
     if (isClose) this.sessions.forget(clientId);
     const ctx = new GatewayEventContext(this, packet, clientId, sessionBytes);
-    const payload = ctx.event === 'message' ? ctx.message : undefined;
+    const payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : undefined;
     this.handledEvents++;
+    let refusal: WebSocketVerdict | null = null;
     await gatewayEventStorage.run(ctx, async () => {
       for (const handler of this.registry.get(ctx.event)) {
         try {
           await handler.call(payload, ctx);
         } catch (err) {
+          if (ctx.event === 'websocketConnect') {
+            refusal = this.refusal(handler.name, clientId, err);
+            return;
+          }
           if (err instanceof ForbiddenException) {
             this.logger.warn(guardDenied(`on${ctx.event[0]!.toUpperCase()}${ctx.event.slice(1)}`, clientId));
             if (ctx.event === 'connect') this.sendToGateway(ctx.gatewayAddress, kickPacket(packet.connectionId));
@@ -226,7 +262,40 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
         }
       }
     });
+    if (ctx.event === 'websocketConnect') return this.answerHandshake(ctx, refusal);
     if (!isClose) this.writeBack(ctx);
+  }
+
+  /** What an exception from an `@OnWebSocketConnect` handler means for the handshake. */
+  private refusal(handler: string, clientId: string, err: unknown): WebSocketVerdict {
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      this.logger.log(webSocketConnectRejected(`@OnWebSocketConnect ${handler}`, clientId, status, err.message));
+      return { status, message: err.message };
+    }
+    this.logger.error(handlerFailed(handler, clientId, err));
+    return { status: 500 };
+  }
+
+  /**
+   * After the `@OnWebSocketConnect` handlers: the session goes back first (the gateway holds the
+   * client in its tables, so it applies it before the client's ON_CONNECT), then the verdict —
+   * to a gateway that holds the handshake for it. A PHP gateway has already accepted: a refused
+   * client is closed instead.
+   */
+  private answerHandshake(ctx: GatewayEventContext, refusal: WebSocketVerdict | null): void {
+    const { connectionId, flag } = ctx.packet;
+    if (!refusal) this.writeBack(ctx);
+    if (flag & FLAG_AWAITS_VERDICT) {
+      const verdict: WebSocketVerdict = refusal ?? { status: 101 };
+      this.sendToGateway(
+        ctx.gatewayAddress,
+        encodeGatewayPacket({ cmd: ExtensionCommand.WEBSOCKET_VERDICT, connectionId, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(verdict)) }),
+      );
+    } else if (refusal) {
+      this.logger.warn(webSocketConnectKicked('@OnWebSocketConnect', ctx.clientId, refusal.status));
+      this.sendToGateway(ctx.gatewayAddress, kickPacket(connectionId));
+    }
   }
 
   /** Sends CMD_SET_SESSION when the handler changed the session (PROTOCOL.md §6.5). */

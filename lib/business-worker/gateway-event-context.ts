@@ -3,9 +3,12 @@ import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import type { GatewayPacket } from '../protocol/gateway-packet.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
 import { long2ip } from '../utils/ip.util.js';
+import type { ClientProtocolName } from '../protocol/client-protocol.js';
+import type { GatewayListenerInfo } from '../gateway/extension-protocol.js';
+import { WebSocketConnectRequest } from './websocket-connect.request.js';
 
 /** The client events a BusinessWorker dispatches to handlers. */
-export type GatewayEventName = 'connect' | 'message' | 'close';
+export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect';
 
 /** A client session as handlers see it: a plain object, PHP-serialized on the wire. */
 export type GatewaySession = Record<string, any>;
@@ -14,12 +17,15 @@ const EVENT_OF: Record<number, GatewayEventName> = {
   [GatewayCommand.ON_CONNECT]: 'connect',
   [GatewayCommand.ON_MESSAGE]: 'message',
   [GatewayCommand.ON_CLOSE]: 'close',
+  [GatewayCommand.ON_WEBSOCKET_CONNECT]: 'websocketConnect',
 };
 
 /** The worker-side facilities an event context needs (implemented by BusinessWorkerServer). */
 export interface GatewayEventHost {
   /** Sends a command packet to the gateway at `address` over the worker connection. */
   sendToGateway(address: string, packet: Buffer): boolean;
+  /** The public listener `port` of the gateway at `address`, when that gateway described it (TypeScript gateways do). */
+  listenerOf?(address: string, port: number): GatewayListenerInfo | undefined;
 }
 
 /**
@@ -29,7 +35,7 @@ export interface GatewayEventHost {
  * different clients never see each other's state.
  */
 export class GatewayEventContext {
-  /** The event: `'connect'`, `'message'` or `'close'`. */
+  /** The event: `'connect'`, `'message'`, `'close'` or `'websocketConnect'`. */
   readonly event: GatewayEventName;
   /** The client's id: 20 hex characters naming its gateway and connection. */
   readonly clientId: string;
@@ -49,6 +55,7 @@ export class GatewayEventContext {
   sessionWritten: Buffer | null = null;
   private sessionValue: GatewaySession | undefined;
   private messageValue: unknown;
+  private requestValue: WebSocketConnectRequest | null | undefined;
 
   /** @internal built by the BusinessWorker for each event. */
   constructor(host: GatewayEventHost, packet: GatewayPacket, clientId: string, sessionBytes: Buffer) {
@@ -62,9 +69,45 @@ export class GatewayEventContext {
     this.sessionBytes = sessionBytes;
   }
 
-  /** The client's IPv4 address (`'0.0.0.0'` for IPv6 clients, as in PHP). */
+  /**
+   * The client's IPv4 address (`'0.0.0.0'` for IPv6 clients, as in PHP). Behind a proxy the
+   * gateway trusts (`gateway.trustedProxies`), the address from `X-Real-IP` / `X-Forwarded-For`.
+   */
   get remoteAddress(): string {
     return long2ip(this.packet.clientIp);
+  }
+
+  /**
+   * The client's protocol (`'websocket'`, `'text'`, `'frame'`, `'tcp'`), or undefined when the
+   * gateway did not say (a PHP gateway).
+   */
+  get protocol(): ClientProtocolName | undefined {
+    return this.host.listenerOf?.(this.gatewayAddress, this.gatewayPort)?.protocol;
+  }
+
+  /** True when the client connected over TLS (`wss://`, `text+tls://`); undefined from a PHP gateway. */
+  get secure(): boolean | undefined {
+    return this.host.listenerOf?.(this.gatewayAddress, this.gatewayPort)?.tls;
+  }
+
+  /**
+   * The websocket upgrade request (headers, path, query, cookies) of a `websocketConnect` event;
+   * null for the other events (the gateway keeps no request after the handshake).
+   */
+  get request(): WebSocketConnectRequest | null {
+    if (this.requestValue === undefined) {
+      if (this.packet.cmd !== GatewayCommand.ON_WEBSOCKET_CONNECT) this.requestValue = null;
+      else {
+        let data: unknown = null;
+        try {
+          data = phpUnserialize(this.packet.body);
+        } catch {
+          data = null;
+        }
+        this.requestValue = new WebSocketConnectRequest(data);
+      }
+    }
+    return this.requestValue;
   }
 
   /**

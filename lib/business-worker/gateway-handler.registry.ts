@@ -15,7 +15,7 @@ export interface GatewayEventHandler {
  */
 @Injectable()
 export class GatewayHandlerRegistry {
-  private readonly handlers: Record<GatewayEventName, GatewayEventHandler[]> = { connect: [], message: [], close: [] };
+  private readonly handlers: Record<GatewayEventName, GatewayEventHandler[]> = { connect: [], message: [], close: [], websocketConnect: [] };
 
   /** Adds a handler for an event; several handlers of one event run in registration order. */
   register(event: GatewayEventName, handler: GatewayEventHandler): void {

@@ -4,12 +4,15 @@ import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
 import { splitAddress } from '../utils/ip.util.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
+import type { GatewayInfo, GatewayListenerInfo } from '../gateway/extension-protocol.js';
 
 /** Options of a worker connection. */
 export interface GatewayLinkOptions {
   address: string;
   workerKey: string;
   secretKey: string;
+  /** TypeScript extensions this worker supports, announced in CMD_WORKER_CONNECT (a PHP gateway ignores them). */
+  features: readonly string[];
   connectTimeout: number;
   maxPacketSize: number;
   bufferLimit: number;
@@ -32,6 +35,7 @@ export class GatewayLink {
   private receivedAny = false;
   private openedAt = 0;
   private reason = '';
+  private listeners: Map<number, GatewayListenerInfo> | null = null;
 
   constructor(private readonly options: GatewayLinkOptions) {
     const { address, connectTimeout, maxPacketSize } = options;
@@ -42,7 +46,8 @@ export class GatewayLink {
       encodeGatewayPacket({
         cmd: GatewayCommand.WORKER_CONNECT,
         flag: FLAG_BODY_IS_SCALAR,
-        body: Buffer.from(JSON.stringify({ worker_key: options.workerKey, secret_key: options.secretKey })),
+        // worker_key and secret_key first, as PHP's json_encode writes them; PHP gateways ignore the rest.
+        body: Buffer.from(JSON.stringify({ worker_key: options.workerKey, secret_key: options.secretKey, features: options.features })),
       }),
     );
     socket.setTimeout(connectTimeout, () => socket.destroy(new Error(`connect timeout after ${connectTimeout} ms`)));
@@ -80,6 +85,16 @@ export class GatewayLink {
   /** True if the TCP connection was ever established. */
   get wasOpen(): boolean {
     return this.openedAt > 0;
+  }
+
+  /** Records what the gateway said about itself (TypeScript gateways send it before any event). */
+  setInfo(info: GatewayInfo): void {
+    this.listeners = new Map(info.listeners.map((l) => [l.port, l]));
+  }
+
+  /** The gateway's public listener on `port`, if the gateway described its listeners. */
+  listener(port: number): GatewayListenerInfo | undefined {
+    return this.listeners?.get(port);
   }
 
   /** True once connected, until closed. */

@@ -1,3 +1,4 @@
+import type { Logger } from '@nestjs/common';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { GatewayQueryLink } from './gateway-query.link.js';
 
@@ -5,7 +6,11 @@ import { GatewayQueryLink } from './gateway-query.link.js';
 export class GatewayQueryPool {
   private readonly links = new Map<string, GatewayQueryLink>();
 
-  constructor(private readonly options: ResolvedGatewayWorkerOptions) {}
+  /** @param logger where failed sends are reported (once per outage and gateway) */
+  constructor(
+    private readonly options: ResolvedGatewayWorkerOptions,
+    private readonly logger?: Logger,
+  ) {}
 
   /** The link to `address`, opened on first use. */
   get(address: string): GatewayQueryLink {
@@ -16,17 +21,23 @@ export class GatewayQueryPool {
         secretKey: this.options.secretKey,
         connectTimeout: this.options.connectTimeout,
         maxPacketSize: this.options.innerMaxPackageSize,
+        logger: this.logger,
       });
       this.links.set(address, link);
     }
     return link;
   }
 
+  /** Addresses that have a link (open or not). */
+  get addresses(): string[] {
+    return [...this.links.keys()];
+  }
+
   /** Closes the links to gateways not in `addresses` (they left the cluster). */
   retain(addresses: readonly string[]): void {
     for (const [address, link] of this.links) {
       if (!addresses.includes(address)) {
-        link.close();
+        link.close('the gateway left the cluster (the Register dropped it)');
         this.links.delete(address);
       }
     }

@@ -16,3 +16,15 @@ export const OnMessage = (): MethodDecorator => SetMetadata<string, GatewayEvent
  * already gone from the gateway: sends to it go nowhere, and session changes are not written back.
  */
 export const OnClose = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'close');
+
+/**
+ * Runs the method while a websocket client's handshake is in progress, before `@OnConnect` (PHP
+ * `Events::onWebSocketConnect`). `@Payload()` (or `ctx.request`) is the upgrade request: headers,
+ * path, query, cookies. Set the session or bind a uid here, as PHP workers do.
+ *
+ * Behind a TypeScript gateway the handshake waits for these handlers: a guard that denies, or an
+ * exception with an HTTP status (`UnauthorizedException` → 401), refuses the upgrade with that
+ * status before any websocket exists, so the client never gets a client_id and `@OnConnect` never
+ * runs. Behind a PHP gateway (which has already accepted) the connection is closed instead.
+ */
+export const OnWebSocketConnect = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'websocketConnect');

@@ -21,6 +21,16 @@ export class ClientConnection {
   /** Messages dropped because the client's send buffer was full. */
   dropped = 0;
   closed = false;
+  /** Heartbeat counter (PROTOCOL.md §5.9): −1 after each message from the client, +1 per sweep. */
+  pingCount = -1;
+  /** CMD_ON_CONNECT was sent for it, so its close is an event for the worker too. */
+  announced = false;
+  /**
+   * While a websocket handshake is held for a worker's verdict: what was sent to the client
+   * meanwhile (workerman's pre-handshake buffer), flushed after the 101 response; null otherwise.
+   */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
 
   constructor(
     readonly id: number,
@@ -42,6 +52,7 @@ export class ClientConnection {
   write(frame: Buffer | readonly Buffer[]): boolean {
     const socket = this.socket;
     if (this.closed || socket.destroyed) return false;
+    if (this.held !== null) return this.hold(frame);
     if (socket.writableLength >= this.bufferLimit) {
       this.dropped++;
       return false;
@@ -49,6 +60,38 @@ export class ClientConnection {
     corkForThisTurn(socket);
     if (Buffer.isBuffer(frame)) socket.write(frame);
     else for (const part of frame) socket.write(part);
+    return true;
+  }
+
+  /** Starts holding writes until {@link release} (the handshake is waiting for a verdict). */
+  holdWrites(): void {
+    this.held ??= [];
+  }
+
+  /** True while writes are held. */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Writes what was held (right after the 101 response) and stops holding. */
+  release(): void {
+    const held = this.held;
+    this.held = null;
+    this.heldBytes = 0;
+    if (held && held.length) this.write(held);
+  }
+
+  private hold(frame: Buffer | readonly Buffer[]): boolean {
+    const parts = Buffer.isBuffer(frame) ? [frame] : frame;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    // The same cap as the socket's: a client that never finishes its handshake cannot grow memory.
+    if (this.heldBytes + n > this.bufferLimit) {
+      this.dropped++;
+      return false;
+    }
+    this.heldBytes += n;
+    this.held!.push(...parts);
     return true;
   }
 }

@@ -9,6 +9,7 @@ import type { ClientConnection } from './client-connection.js';
 import { phpKey, type GatewayTables } from './gateway-tables.js';
 import type { InnerConnection } from './inner-connection.js';
 import { OutgoingMessage } from './outgoing-message.js';
+import { corkForThisTurn } from '../utils/write-batch.js';
 
 const N_NULL = Buffer.from('N;');
 const EMPTY_ARRAY = Buffer.from('a:0:{}');
@@ -351,7 +352,10 @@ export class GatewayCommandHandler {
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(bytes.length, 0);
     // Replies are never dropped for a full buffer: the caller would wait for them forever.
+    // Corked for the turn: the length, the reply and any other replies to the same request chunk
+    // leave in one write.
     if (!conn.socket.destroyed) {
+      corkForThisTurn(conn.socket);
       conn.socket.write(head);
       conn.socket.write(bytes);
     }

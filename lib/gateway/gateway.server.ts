@@ -1,24 +1,33 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { TlsOptions } from 'node:tls';
+import { WebSocketServer } from 'ws';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { listenFailed, noWorkerConnected, serverNotListening } from '../gateway-worker.messages.js';
-import type { ListenAddress, ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
+import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
+import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
-import { FrameProtocol, RawTcpProtocol, TextProtocol, type StreamClientProtocol } from '../protocol/client-protocol.js';
+import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand, HEAD_LEN } from '../protocol/gateway-command.js';
-import { encodeGatewayPacket, writeHeader } from '../protocol/gateway-packet.js';
+import { decodeGatewayPacket, encodeGatewayPacket, writeHeader } from '../protocol/gateway-packet.js';
 import { gatewayConnectLine } from '../protocol/register-message.js';
 import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
 import { ClientConnection } from './client-connection.js';
+import type { ClientEdgeHost } from './client-edge.host.js';
+import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type WebSocketVerdict } from './extension-protocol.js';
 import { GatewayCommandHandler, type GatewayCommandHost } from './gateway-command.handler.js';
 import { GatewayTables } from './gateway-tables.js';
+import { Heartbeat } from './heartbeat.js';
 import { InnerConnection } from './inner-connection.js';
 import { OutgoingMessage } from './outgoing-message.js';
+import { PendingHandshakes } from './pending-handshakes.js';
+import { createStreamListener } from './stream.listener.js';
+import { loadTlsOptions } from './tls.options.js';
+import { TrustedProxies } from './trusted-proxies.js';
+import { createWebSocketListener, refuseUpgrade } from './websocket.listener.js';
 import { WorkerRouter } from './worker-router.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -55,7 +64,7 @@ export type GatewayServerEvents = {
  * ```
  */
 @Injectable()
-export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy, GatewayCommandHost {
+export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy, GatewayCommandHost, ClientEdgeHost {
   override readonly logger: Logger;
   readonly tables = new GatewayTables();
   readonly secretKey: string;
@@ -68,10 +77,12 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   private readonly publicServers: (NetServer | HttpServer)[] = [];
   private wss: WebSocketServer | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private heartbeat: Heartbeat | null = null;
+  private pending: PendingHandshakes | null = null;
   private startedAt = 0;
   private lanIpLong = 0;
   private lanPortValue = 0;
-  private closing = false;
+  private closingValue = false;
 
   constructor(@Inject(GATEWAY_WORKER_OPTIONS) private readonly options: ResolvedGatewayWorkerOptions) {
     super();
@@ -109,6 +120,16 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     return [...this.router.workers.keys()];
   }
 
+  /** True once `close()` began: new connections are refused. */
+  get closing(): boolean {
+    return this.closingValue;
+  }
+
+  /** Websocket handshakes waiting for an `@OnWebSocketConnect` verdict. */
+  get pendingHandshakes(): number {
+    return this.pending?.size ?? 0;
+  }
+
   /** Starts the internal port, the public listeners and the Register links, then calls back. */
   listen(callback: (err?: unknown, info?: unknown) => void): void {
     const g = this.options.gateway;
@@ -127,15 +148,32 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   }
 
   private async start(g: NonNullable<ResolvedGatewayWorkerOptions['gateway']>): Promise<void> {
+    // Certificates are read before anything listens: a missing file stops startup, naming it.
+    const tls: TlsOptions | null = g.tls ? loadTlsOptions(g.tls) : null;
     const inner = createServer((socket) => this.acceptInner(socket));
     this.innerServer = inner;
     await listenOn(inner, g.innerBindHost, g.lanPort, `${g.name} internal port`);
     this.lanPortValue = (inner.address() as { port: number }).port;
+    this.pending = new PendingHandshakes(g.webSocketConnectTimeout, (client, workerKey) =>
+      this.logger.warn(webSocketConnectTimedOut(this.clientIdOf(client), workerKey, g.webSocketConnectTimeout)),
+    );
+    const trustedProxies = new TrustedProxies(g.trustedProxies);
     for (const l of g.listen) {
-      const server = l.protocol === 'websocket' ? this.createWebSocketListener(l) : this.createStreamListener(l);
+      const server =
+        l.protocol === 'websocket'
+          ? createWebSocketListener(this, l, {
+              wss: this.webSocketServer(),
+              tls: l.tls ? tls : null,
+              trustedProxies,
+              pending: this.pending,
+              pingIsActivity: g.webSocketPingIsActivity,
+            })
+          : createStreamListener(this, l, this.options.maxPackageSize, l.tls ? tls : null);
       this.publicServers.push(server);
       await listenOn(server, l.host, l.port, `${g.name} ${l.uri}`);
     }
+    this.heartbeat = new Heartbeat(g, this.tables.clients, (client) => this.destroy(client));
+    this.heartbeat.start();
     for (const address of this.options.registerAddresses) {
       const link = new RegisterLink({
         address,
@@ -157,7 +195,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }
     const ports = this.publicPorts;
     this.logger.log(
-      `${g.name} ${this.address} listening on ${g.listen.map((l, i) => `${l.protocol}://${l.host}:${ports[i]}`).join(', ')}; ` +
+      `${g.name} ${this.address} listening on ${g.listen.map((l, i) => `${l.protocol}${l.tls ? '+tls' : ''}://${l.host}:${ports[i]}`).join(', ')}; ` +
         `registering with ${this.options.registerAddresses.join(', ')}`,
     );
   }
@@ -167,9 +205,11 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
    * workers get their ON_CLOSE events), then the internal links and the Register links.
    */
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.closingValue) return;
+    this.closingValue = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
+    this.heartbeat?.stop();
+    this.pending?.clear();
     for (const s of this.publicServers) s.close();
     const clients = [...this.tables.clients.values()];
     for (const c of clients) this.kick(c, null, 1001);
@@ -205,97 +245,87 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
 
   // ---- client side -------------------------------------------------------------------------
 
-  private createStreamListener(l: ListenAddress): NetServer {
-    const protocol: StreamClientProtocol = l.protocol === 'text' ? TextProtocol : l.protocol === 'frame' ? FrameProtocol : RawTcpProtocol;
-    return createServer((socket) => {
-      if (this.closing) return void socket.destroy();
-      const client = this.newClient(socket, protocol.name, null);
-      const decode = protocol.createDecoder(this.options.maxPackageSize);
-      const onMessage = (message: Buffer) => this.onClientMessage(client, message);
-      socket.on('data', (chunk) => {
-        try {
-          decode(chunk, onMessage);
-        } catch (err) {
-          this.logger.warn(`${this.clientIdOf(client)} (${socket.remoteAddress}): ${(err as Error).message}`);
-          // Text framing closes gracefully on oversize (workerman); others cut at once.
-          if (protocol.name === 'text') socket.end();
-          else socket.destroy();
-        }
-      });
-      socket.on('error', noop);
-      socket.on('close', () => this.onClientClose(client));
-      this.onClientOpen(client);
-    });
-  }
-
-  private createWebSocketListener(l: ListenAddress): HttpServer {
-    const wss = (this.wss ??= new WebSocketServer({
+  /** The one `ws` server of this gateway: it only frames and parses, the listeners own the sockets. */
+  private webSocketServer(): WebSocketServer {
+    return (this.wss ??= new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
       clientTracking: false,
       maxPayload: this.options.maxPackageSize,
       skipUTF8Validation: true,
     }));
-    const server = createHttpServer((req, res) => {
-      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' });
-      res.end(`This is the websocket endpoint of a GatewayWorker gateway (${l.uri}): connect with a websocket client.\n`);
-    });
-    server.on('upgrade', (req, socket: Socket, head) => {
-      if (this.closing) return void socket.destroy();
-      socket.on('error', noop);
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        const client = this.newClient(socket, 'websocket', ws);
-        ws.on('message', (data: Buffer) => this.onClientMessage(client, data));
-        ws.on('error', noop);
-        ws.on('close', () => this.onClientClose(client));
-        this.onClientOpen(client);
-      });
-    });
-    return server;
   }
 
-  private newClient(socket: Socket, protocol: ClientConnection['protocol'], ws: WebSocket | null): ClientConnection {
+  /** @internal a new client for an accepted socket (listeners). */
+  newClient(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection {
     socket.setNoDelay(true);
     return new ClientConnection(
       this.tables.allocateId(),
       socket,
       protocol,
-      ip2long(socket.remoteAddress),
-      socket.remotePort ?? 0,
+      clientIp,
+      clientPort,
       socket.localPort ?? 0,
       this.options.gateway!.sendToClientBufferSize,
-      ws,
+      null,
     );
   }
 
-  private onClientOpen(client: ClientConnection): void {
+  /** @internal the worker of a client, binding it first; null when none is connected. */
+  route(client: ClientConnection): InnerConnection | null {
+    return this.router.route(client);
+  }
+
+  /** @internal puts a client in the tables without announcing it (handshake held). */
+  addClient(client: ClientConnection): void {
     this.tables.add(client);
+  }
+
+  /** @internal the client is connected: tables, then CMD_ON_CONNECT. */
+  openClient(client: ClientConnection): void {
+    if (client.closed) return;
+    this.tables.add(client);
+    client.announced = true;
     this.emitter.emit('connect', this.clientIdOf(client));
     this.sendEvent(GatewayCommand.ON_CONNECT, client, EMPTY);
   }
 
-  private onClientMessage(client: ClientConnection, message: Buffer): void {
+  /** @internal a message from the client. */
+  clientMessage(client: ClientConnection, message: Buffer): void {
     if (client.closed) return;
+    client.pingCount = -1;
     this.sendEvent(GatewayCommand.ON_MESSAGE, client, message);
   }
 
-  private onClientClose(client: ClientConnection): void {
+  /** @internal the client's connection is gone (or its handshake was refused). */
+  clientClosed(client: ClientConnection): void {
     if (client.closed) return;
     client.closed = true;
+    this.pending?.drop(client.id);
     // ON_CLOSE carries the session as it is at close time; by the time the worker handles it,
-    // the client is gone from the tables (isOnline 0), as in PHP.
-    this.sendEvent(GatewayCommand.ON_CLOSE, client, EMPTY);
+    // the client is gone from the tables (isOnline 0), as in PHP. A client refused at its
+    // handshake was never announced: no ON_CLOSE.
+    if (client.announced) this.sendEvent(GatewayCommand.ON_CLOSE, client, EMPTY);
     this.router.release(client);
     this.tables.remove(client);
-    this.emitter.emit('close', this.clientIdOf(client));
+    if (client.announced) this.emitter.emit('close', this.clientIdOf(client));
   }
 
-  /** Forwards one client event to the client's worker (PROTOCOL.md §5.5). */
-  private sendEvent(cmd: number, client: ClientConnection, body: Buffer): void {
+  /** @internal no worker for a client: logged unless the gateway just started. */
+  noWorker(client: ClientConnection): void {
+    if (Date.now() - this.startedAt > STARTUP_GRACE) this.logger.warn(noWorkerConnected(this.clientIdOf(client)));
+  }
+
+  /**
+   * Forwards one client event to the client's worker (PROTOCOL.md §5.5); with no worker connected
+   * the client is destroyed, as in PHP.
+   * @param flag FLAG_BODY_IS_SCALAR for byte bodies; 0 for CMD_ON_WEBSOCKET_CONNECT's serialized one
+   */
+  sendEvent(cmd: number, client: ClientConnection, body: Buffer, flag: number = FLAG_BODY_IS_SCALAR): void {
     const worker = this.router.route(client);
     if (!worker) {
       if (cmd === GatewayCommand.ON_CLOSE) return;
-      if (Date.now() - this.startedAt > STARTUP_GRACE) this.logger.warn(noWorkerConnected(this.clientIdOf(client)));
+      this.noWorker(client);
       this.destroy(client);
       return;
     }
@@ -311,7 +341,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
         clientIp: client.clientIp,
         clientPort: client.clientPort,
         connectionId: client.id,
-        flag: FLAG_BODY_IS_SCALAR,
+        flag,
         gatewayPort: client.gatewayPort,
       },
       len,
@@ -327,6 +357,8 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   /** Graceful close after an optional last message; websocket clients get a close frame. */
   kick(client: ClientConnection, message: Buffer | null, code = 1000): void {
     if (client.closed || client.socket.destroyed) return;
+    // A handshake still held for a verdict is refused rather than upgraded and closed.
+    if (client.holding) return void this.refuseHeld(client, 403);
     if (message) client.write(new OutgoingMessage(message).framedFor(client.protocol));
     if (client.ws) client.ws.close(code);
     else client.socket.end();
@@ -336,6 +368,11 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   destroy(client: ClientConnection): void {
     if (client.ws) client.ws.terminate();
     else client.socket.destroy();
+  }
+
+  private refuseHeld(client: ClientConnection, status: number): void {
+    this.clientClosed(client);
+    refuseUpgrade(client.socket, status);
   }
 
   // ---- internal port -----------------------------------------------------------------------
@@ -349,6 +386,10 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       try {
         conn.reader.push(chunk, (packet) => {
           if (socket.destroyed) return;
+          const cmd = packet[4];
+          // The TypeScript extensions (extension-protocol.ts) are handled here; the rest is PHP's.
+          if (cmd === ExtensionCommand.WEBSOCKET_VERDICT) return void (this.onVerdict(conn, packet) || socket.destroy());
+          if (cmd === GatewayCommand.WORKER_CONNECT) this.readWorkerFeatures(conn, packet);
           if (!this.commands.handle(conn, packet)) socket.destroy();
         });
       } catch (err) {
@@ -360,6 +401,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     socket.on('close', () => {
       this.innerConnections.delete(conn);
       if (conn.workerKey && this.router.remove(conn.workerKey, conn)) {
+        this.pending?.failWorker(conn.workerKey);
         this.logger.log(`BusinessWorker ${conn.workerKey} disconnected (${this.router.size} left)`);
         this.emitter.emit('workerClosed', conn.workerKey);
       }
@@ -375,8 +417,52 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       old.workerKey = null;
       old.socket.destroy();
     }
+    if (conn.wantsGatewayInfo) conn.write(this.gatewayInfoPacket());
     this.logger.log(`BusinessWorker ${key} connected (${this.router.size} in all)`);
     this.emitter.emit('workerConnected', key);
+  }
+
+  /** A TypeScript worker lists its features in CMD_WORKER_CONNECT; a PHP worker lists none. */
+  private readWorkerFeatures(conn: InnerConnection, raw: Buffer): void {
+    let hello: unknown = null;
+    try {
+      hello = JSON.parse(decodeGatewayPacket(raw).body.toString());
+    } catch {
+      // The command handler refuses it.
+    }
+    conn.webSocketConnectMode = webSocketConnectMode(hello);
+    const features = (hello as { features?: unknown } | null)?.features;
+    conn.wantsGatewayInfo = Array.isArray(features) && features.includes(WorkerFeature.GATEWAY_INFO);
+  }
+
+  /** GATEWAY_INFO: the public listeners, so workers can tell handlers each client's protocol. */
+  private gatewayInfoPacket(): Buffer {
+    const g = this.options.gateway!;
+    const ports = this.publicPorts;
+    const info: GatewayInfo = {
+      name: g.name,
+      listeners: g.listen.map((l, i) => ({ port: ports[i] || l.port, protocol: l.protocol, tls: l.tls === true })),
+    };
+    return encodeGatewayPacket({ cmd: ExtensionCommand.GATEWAY_INFO, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(info)) });
+  }
+
+  /** A worker's verdict on a held websocket handshake. False when the link must be closed. */
+  private onVerdict(conn: InnerConnection, raw: Buffer): boolean {
+    if (!conn.authorized || !conn.workerKey) {
+      this.logger.warn(`Gateway: websocket verdict from ${conn.name}, which is not a registered worker; connection closed.`);
+      return false;
+    }
+    const packet = decodeGatewayPacket(raw);
+    let verdict: WebSocketVerdict;
+    try {
+      const v = JSON.parse(packet.body.toString()) as Partial<WebSocketVerdict> | null;
+      verdict = { status: typeof v?.status === 'number' ? v.status : 500, message: typeof v?.message === 'string' ? v.message : undefined };
+    } catch {
+      this.logger.warn(invalidVerdict(conn.name));
+      verdict = { status: 500 };
+    }
+    this.pending?.settle(packet.connectionId, conn.workerKey, verdict);
+    return true;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
+import type { WebSocketConnectMode } from './extension-protocol.js';
 
 /**
  * A connection on a gateway's internal port: a BusinessWorker's worker connection (after
@@ -12,6 +13,10 @@ export class InnerConnection {
   workerKey: string | null = null;
   /** Packets dropped because this link's send buffer was full. */
   dropped = 0;
+  /** How this worker's websocket handshakes go, from the features in its CMD_WORKER_CONNECT. */
+  webSocketConnectMode: WebSocketConnectMode = 'event';
+  /** The worker asked for GATEWAY_INFO (a TypeScript worker). */
+  wantsGatewayInfo = false;
   readonly reader: GatewayPacketReader;
   readonly name: string;
 

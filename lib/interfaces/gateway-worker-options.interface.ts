@@ -1,4 +1,5 @@
 import type { ModuleMetadata, Type } from '@nestjs/common';
+import type { TlsOptions } from 'node:tls';
 
 /**
  * Options of the Register tier (the discovery service gateways and workers meet at).
@@ -35,6 +36,59 @@ export interface GatewayOptions {
   sendToWorkerBufferSize?: number;
   /** How a client is bound to a worker: `'least-connections'` (default) or `'random'`; sticky either way. */
   router?: 'least-connections' | 'random';
+  /**
+   * Certificate and key of the TLS listeners (`wss://`, `text+tls://`…, or every listener with
+   * `transport: 'ssl'`): Node's TLS server options, where `cert`, `key`, `ca` and `pfx` are file
+   * paths or contents. An unreadable file stops the gateway at startup, naming the path.
+   */
+  tls?: GatewayTlsOptions;
+  /**
+   * Workerman's `$gateway->transport`: `'ssl'` makes every listener TLS (needs `tls`); `'tcp'`
+   * (default) leaves it to each listen URI (`wss://`, `<protocol>+tls://`).
+   */
+  transport?: 'tcp' | 'ssl';
+  /**
+   * Proxies (addresses or CIDR blocks, e.g. `['127.0.0.1']` for an nginx on the same host) whose
+   * `X-Real-IP` / `X-Forwarded-For` headers give a websocket client's real address. Headers from
+   * anyone else are ignored. Default `[]`.
+   */
+  trustedProxies?: string[];
+  /** Heartbeat period in seconds (fractions allowed); `0` turns the heartbeat off (PROTOCOL.md §5.9). Default `0`. */
+  pingInterval?: number;
+  /**
+   * Close a client after this many `pingInterval`s without a message from it; `0` never closes
+   * (`pingData` is still sent). Default `0`.
+   */
+  pingNotResponseLimit?: number;
+  /** Sent to clients as a normal message on heartbeat ticks; `''` sends nothing. Default `''`. */
+  pingData?: string | Buffer;
+  /**
+   * Count websocket ping and pong control frames as client activity for the heartbeat (PHP counts
+   * only data messages). Default `false`.
+   */
+  webSocketPingIsActivity?: boolean;
+  /**
+   * How long a websocket handshake may wait for the verdict of a worker's `@OnWebSocketConnect`
+   * handlers, in ms; then it is refused with 503. Default `5000`.
+   */
+  webSocketConnectTimeout?: number;
+}
+
+/** PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs. */
+export type TlsSource = string | Buffer | (string | Buffer)[];
+
+/** `gateway.tls`: Node's TLS server options with `cert`, `key`, `ca` and `pfx` as paths or contents. */
+export interface GatewayTlsOptions extends Omit<TlsOptions, 'cert' | 'key' | 'ca' | 'pfx'> {
+  /** Certificate chain (PEM): a path, or contents. */
+  cert?: TlsSource;
+  /** Private key (PEM): a path, or contents. */
+  key?: TlsSource;
+  /** CA certificates to trust for client certificates (PEM): a path, or contents. */
+  ca?: TlsSource;
+  /** A PKCS#12 bundle instead of `cert` + `key`: a path, or contents (Buffer). */
+  pfx?: string | Buffer;
+  /** Passphrase of `key` or `pfx`. */
+  passphrase?: string;
 }
 
 /** Options of the BusinessWorker tier: the processes that run your event handlers. */
@@ -68,6 +122,14 @@ export interface GatewayWorkerModuleOptions {
   queryTimeout?: number;
   /** Timeout of TCP connects to gateways and registers, in ms. Default `3000`. */
   connectTimeout?: number;
+  /**
+   * GatewayClient (GatewayService outside a BusinessWorker): how long, in ms, it keeps using the last
+   * gateway list the Registers pushed once every Register link is down. Past that, calls that reach
+   * every gateway reject with `RegisterUnavailableError` at once, until a Register answers again.
+   * Default `1000` (PHP's GatewayClient refetches the list every 1–2 s); `0` fails as soon as the
+   * last Register link drops.
+   */
+  addressCacheTtl?: number;
   /** Largest message a client may send (a line, a frame, a websocket message), in bytes. Default `10_485_760` (workerman's). */
   maxPackageSize?: number;
   /** Largest packet accepted on the internal links (gateway ↔ worker, Register), in bytes. Default `10_485_760`. */

@@ -1,4 +1,5 @@
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
+import type { GatewayTlsOptions } from './gateway-worker-options.interface.js';
 
 /** A parsed public listen URI of a gateway. */
 export interface ListenAddress {
@@ -7,6 +8,8 @@ export interface ListenAddress {
   port: number;
   /** The URI as given, for logs. */
   uri: string;
+  /** True for a TLS listener (`wss://`, `<protocol>+tls://`, or `transport: 'ssl'`); absent otherwise. */
+  tls?: boolean;
 }
 
 /** The module options after validation, with every default filled in. */
@@ -15,6 +18,7 @@ export interface ResolvedGatewayWorkerOptions {
   secretKey: string;
   queryTimeout: number;
   connectTimeout: number;
+  addressCacheTtl: number;
   maxPackageSize: number;
   innerMaxPackageSize: number;
   register: { host: string; port: number };
@@ -30,6 +34,16 @@ export interface ResolvedGatewayWorkerOptions {
     sendToClientBufferSize: number;
     sendToWorkerBufferSize: number;
     router: 'least-connections' | 'random';
+    /** As given; loaded (files read) when the gateway starts. Null when no listener uses TLS. */
+    tls: GatewayTlsOptions | null;
+    trustedProxies: string[];
+    /** Seconds; 0 = no heartbeat. */
+    pingInterval: number;
+    pingNotResponseLimit: number;
+    pingData: Buffer;
+    webSocketPingIsActivity: boolean;
+    /** Milliseconds. */
+    webSocketConnectTimeout: number;
   } | null;
   businessWorker: {
     name: string;

@@ -14,12 +14,17 @@ export interface RegisterLinkOptions {
   hello: () => Buffer;
   /** Called with each message the Register sends (workers: `broadcast_addresses`). */
   onMessage?: (message: RegisterMessage) => void;
-  /** Called when the link drops (before the reconnect is scheduled). */
-  onClose?: () => void;
+  /** Called when the link drops or a connect fails (before the reconnect is scheduled), with why. */
+  onClose?: (reason: string) => void;
   connectTimeout: number;
   maxLineSize: number;
   logger: Logger;
   tier: string;
+  /**
+   * Let the process exit while only this link is open (the GatewayClient's links: a script that
+   * pushed and is done should end as it would without them). Gateways and workers keep the default.
+   */
+  unref?: boolean;
 }
 
 /**
@@ -70,6 +75,7 @@ export class RegisterLink {
     const target = splitAddress(address)!;
     const socket = connect({ host: target.host, port: target.port, noDelay: true });
     this.socket = socket;
+    if (this.options.unref) socket.unref();
     socket.setTimeout(connectTimeout, () => socket.destroy(new Error(`connect timeout after ${connectTimeout} ms`)));
     const reader = new LineReader(maxLineSize);
     let lastError = '';
@@ -111,11 +117,12 @@ export class RegisterLink {
         this.reportedDown = true;
         logger.warn(registerUnreachable(tier, address, lastError || 'connection closed'));
       }
-      this.options.onClose?.();
+      this.options.onClose?.(lastError || 'connection closed');
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
         if (!this.stopped) this.connect();
       }, RECONNECT_DELAY);
+      if (this.options.unref) this.reconnectTimer.unref();
     });
   }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './net.js';
+import { freePort, freePortRange } from './net.js';
 import { repoPath } from './processes.js';
 
 const run = promisify(execFile);
@@ -31,7 +31,7 @@ export async function fixtureCluster(counts: { gateways: number; workers: number
     ...process.env,
     NO_COLOR: '1',
     FIXTURE_REGISTER: register,
-    FIXTURE_START_PORT: String(await freePort()),
+    FIXTURE_START_PORT: String(await freePortRange(counts.gateways)),
     FIXTURE_TEXT_PORT: String(await freePort()),
     FIXTURE_VERSION_FILE: versionFile,
     GATEWAY_WORKER_REGISTER_ADDRESS: register,

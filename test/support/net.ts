@@ -13,6 +13,26 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * A base port with `count` consecutive free ports after it, below the ephemeral range (32768+), so
+ * outgoing connections cannot take one between the check and the use (for `startPort + i`).
+ */
+export async function freePortRange(count: number, host = '127.0.0.1'): Promise<number> {
+  const canBind = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, host, () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await canBind(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 /** Waits until `cond()` is true, polling; throws with `what` after `ms`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

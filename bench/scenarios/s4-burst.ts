@@ -1,0 +1,77 @@
+import { waitForServer, type ServerArm } from '../harness/arms.js';
+import type { ClientPool } from '../harness/client-pool.js';
+import { alternate, withArm, type Scenario } from './scenario.js';
+
+const ARMS = ['ours', 'B0', 'B0c'] as const;
+type Mode = 'burst' | 'single';
+
+/**
+ * Connection 0 sends `total` broadcasts (`perBurst` per write; it waits for its own copy of each
+ * burst's last one), every connection must receive all of them in order. Returns server CPU per
+ * delivery and the wall-clock rate.
+ */
+async function phase(arm: ServerArm, clients: ClientPool, receivers: number, total: number, perBurst: number) {
+  await clients.all('reset');
+  const cpu0 = await arm.cpuUs();
+  const burst = await clients.first.call<{ startUs: number; endUs: number }>('burst', { total, perBurst }, 120_000);
+  const done = await clients.all<{ atUs: number }>('waitBroadcasts', { expect: total }, 60_000);
+  const cpu1 = await arm.cpuUs();
+  const counts = await clients.counts();
+  const deliveries = total * receivers;
+  if (counts.b !== deliveries || counts.outOfOrder) {
+    throw new Error(`${counts.b} of ${deliveries} broadcast deliveries arrived, ${counts.outOfOrder} out of order`);
+  }
+  const wallUs = Math.max(...done.map((d) => d.atUs)) - burst.startUs;
+  return { perCpuS: deliveries / ((cpu1 - cpu0) / 1e6), perWallS: deliveries / (wallUs / 1e6) };
+}
+
+/**
+ * S4, `sendToAll` bursts to 20 and 900 receivers. `burst` mode: 50 broadcasts arrive in one
+ * chunk (what coalescing is for); `single` mode: one broadcast per round trip, so one per tick.
+ * The target metric is deliveries per second of server CPU (all server processes).
+ */
+export const s4: Scenario = {
+  id: 's4',
+  title: 'S4 sendToAll bursts',
+  async run(ctx) {
+    const { receivers, deliveries, burst } = ctx.cfg;
+    const modes: Mode[] = ['burst', 'single'];
+    const table = await alternate(ctx, 'S4', ARMS, (armName, run) =>
+      withArm(ctx, `S4-${armName}-r${run + 1}`, armName, { hello: false }, ctx.cfg.clientProcs, async (arm, clients) => {
+        const values: Record<string, number> = {};
+        let connected = 0;
+        for (const n of [...receivers].sort((a, b) => a - b)) {
+          await clients.open({ kind: 'ws', port: arm.ports.ws!, count: n - connected, concurrency: 50 });
+          connected = n;
+          await waitForServer(arm, n);
+          for (const mode of modes) {
+            const perBurst = mode === 'burst' ? burst : 1;
+            const total = Math.max(perBurst, Math.round(deliveries / n / perBurst) * perBurst);
+            // Warm-up, discarded: a tenth of the phase.
+            await phase(arm, clients, n, Math.max(perBurst, Math.round(total / 10 / perBurst) * perBurst), perBurst);
+            const m = await phase(arm, clients, n, total, perBurst);
+            values[`${mode}${n}cpu`] = m.perCpuS;
+            values[`${mode}${n}wall`] = m.perWallS;
+          }
+        }
+        return values;
+      }),
+    );
+    const r = ctx.results;
+    for (const n of receivers) {
+      for (const mode of modes) {
+        const what = `${n} receivers, ${mode === 'burst' ? `${burst} per chunk` : 'one per tick'}`;
+        for (const arm of ARMS) {
+          r.measure('S4', `deliveries per server CPU-second, ${what}`, 'msg/s', arm, table.series(arm, `${mode}${n}cpu`));
+          r.measure('S4', `deliveries/s wall, ${what}`, 'msg/s', arm, table.series(arm, `${mode}${n}wall`));
+        }
+      }
+    }
+    const top = Math.max(...receivers);
+    r.ratioTarget('S4', `ours / B0, deliveries per CPU-s, ${top} receivers, bursts`, table.series('ours', `burst${top}cpu`), table.series('B0', `burst${top}cpu`), '>=', 5);
+    r.ratioTarget('S4', `ours / B0c, deliveries per CPU-s, ${top} receivers, bursts`, table.series('ours', `burst${top}cpu`), table.series('B0c', `burst${top}cpu`), '>=', 0.8);
+    for (const n of receivers) {
+      r.ratioTarget('S4', `ours / B0, deliveries per CPU-s, ${n} receivers, one per tick`, table.series('ours', `single${n}cpu`), table.series('B0', `single${n}cpu`), '>=', 1);
+    }
+  },
+};

@@ -1,0 +1,68 @@
+import type { ClientProtocolName } from '../protocol/client-protocol.js';
+
+/**
+ * The TypeScript extensions of the GatewayProtocol. They use command numbers PHP leaves unused
+ * (29–199, PROTOCOL.md §2.6) and travel only between peers that both announced them, so a PHP
+ * gateway or worker never receives one:
+ *
+ * - a TypeScript worker adds `"features": [...]` to its CMD_WORKER_CONNECT JSON body (a PHP gateway
+ *   reads only `worker_key` and `secret_key`);
+ * - a TypeScript gateway answers a worker that listed {@link WorkerFeature.GATEWAY_INFO} with one
+ *   {@link ExtensionCommand.GATEWAY_INFO} packet, before any event;
+ * - for a worker that listed {@link WorkerFeature.WEBSOCKET_VERDICT}, the gateway marks
+ *   CMD_ON_WEBSOCKET_CONNECT with {@link FLAG_AWAITS_VERDICT} and holds the websocket handshake until
+ *   the worker sends {@link ExtensionCommand.WEBSOCKET_VERDICT}.
+ */
+export const ExtensionCommand = {
+  /** Worker → gateway: accept or reject a held websocket handshake. connection_id = the client; body = JSON {@link WebSocketVerdict}. */
+  WEBSOCKET_VERDICT: 150,
+  /** Gateway → worker: what the gateway listens on. Body = JSON {@link GatewayInfo}. */
+  GATEWAY_INFO: 151,
+} as const;
+
+/** Flag bit on CMD_ON_WEBSOCKET_CONNECT: the gateway holds the handshake until a verdict comes back. */
+export const FLAG_AWAITS_VERDICT = 0x04;
+
+/** The features a TypeScript worker can announce in CMD_WORKER_CONNECT (`"features": [...]`). */
+export const WorkerFeature = {
+  /** Send me {@link ExtensionCommand.GATEWAY_INFO} (client protocols of the public ports). */
+  GATEWAY_INFO: 'gateway_info',
+  /** I have `@OnWebSocketConnect` handlers: hold websocket handshakes for my verdict. */
+  WEBSOCKET_VERDICT: 'websocket_verdict',
+} as const;
+
+/** One public listener, as GATEWAY_INFO describes it. */
+export interface GatewayListenerInfo {
+  port: number;
+  protocol: ClientProtocolName;
+  tls: boolean;
+}
+
+/** Body of GATEWAY_INFO. */
+export interface GatewayInfo {
+  name: string;
+  listeners: GatewayListenerInfo[];
+}
+
+/** Body of WEBSOCKET_VERDICT: `status` 101 accepts; any 4xx/5xx rejects with that HTTP status. */
+export interface WebSocketVerdict {
+  status: number;
+  /** Text of the rejection response. */
+  message?: string;
+}
+
+/** How a gateway treats a worker's websocket handshakes. */
+export type WebSocketConnectMode =
+  /** A PHP worker (no features): ON_CONNECT, then CMD_ON_WEBSOCKET_CONNECT as an event; the handshake is not held. */
+  | 'event'
+  /** A TypeScript worker without `@OnWebSocketConnect` handlers: no CMD_ON_WEBSOCKET_CONNECT at all. */
+  | 'none'
+  /** A TypeScript worker with handlers: CMD_ON_WEBSOCKET_CONNECT first, the handshake held for its verdict, then ON_CONNECT. */
+  | 'verdict';
+
+/** The mode a CMD_WORKER_CONNECT body announces. */
+export function webSocketConnectMode(hello: unknown): WebSocketConnectMode {
+  const features = hello !== null && typeof hello === 'object' ? (hello as { features?: unknown }).features : undefined;
+  if (!Array.isArray(features)) return 'event';
+  return features.includes(WorkerFeature.WEBSOCKET_VERDICT) ? 'verdict' : 'none';
+}

@@ -1,0 +1,28 @@
+import type { GatewayWorkerModuleOptions } from '../../lib/index.js';
+
+/** Name of the BullMQ queue the HTTP endpoint fills and the processor drains. */
+export const PUSH_QUEUE = 'push';
+
+/** The group that receives the server time. */
+export const TIME_GROUP = 'time';
+
+/**
+ * The push app's configuration. It joins the chat cluster as a GatewayClient, so it shares the
+ * chat's `GW_REGISTER_ADDRESS` and `GW_SECRET_KEY`; everything else has a default that runs next
+ * to `npm start`.
+ */
+export function pushConfig(env: NodeJS.ProcessEnv = process.env) {
+  const gatewayWorker: GatewayWorkerModuleOptions = {
+    registerAddress: (env.GW_REGISTER_ADDRESS ?? '127.0.0.1:1236').split(','),
+    secretKey: env.GW_SECRET_KEY ?? '',
+  };
+  return {
+    gatewayWorker,
+    /** HTTP port of `POST /messages`. */
+    httpPort: Number(env.GW_HTTP_PORT ?? 3000),
+    /** The Redis BullMQ keeps its queue in. */
+    redisUrl: env.GW_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    /** How often the server time is pushed to group `time`, in ms. */
+    timeInterval: Number(env.GW_TIME_INTERVAL ?? 1000),
+  };
+}
