@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import type { ProcessUsage, RpcRequest, RpcResponse } from './ipc.js';
 
 /** A command handler of a child process; its return value (or promise) is the answer. */
@@ -22,8 +24,36 @@ export function usageAfterGc(): ProcessUsage {
   return usage();
 }
 
+let profiler: Session | null = null;
+
+function post<T>(session: Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) =>
+    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))),
+  );
+}
+
+/** Starts V8's CPU profiler in this process (the window the harness wants, not the startup). */
+async function profileStart(): Promise<void> {
+  if (profiler) return;
+  profiler = new Session();
+  profiler.connect();
+  await post(profiler, 'Profiler.enable');
+  await post(profiler, 'Profiler.setSamplingInterval', { interval: 200 });
+  await post(profiler, 'Profiler.start');
+}
+
+/** Stops the profiler and writes the profile (`.cpuprofile`, readable by Chrome DevTools) to `file`. */
+async function profileStop(file: string): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await post<{ profile: unknown }>(profiler, 'Profiler.stop');
+  profiler.disconnect();
+  profiler = null;
+  writeFileSync(file, JSON.stringify(profile));
+}
+
 /**
- * Answers the harness's commands in a child process. `usage` and `gcUsage` are built in.
+ * Answers the harness's commands in a child process. `usage`, `gcUsage`, `profileStart`,
+ * `profileStop` and `exit` are built in.
  * The child exits when the IPC channel closes, so a harness that dies (even by SIGKILL) leaves
  * nothing behind.
  */
@@ -33,8 +63,9 @@ export function serveRpc(handlers: Record<string, RpcHandler>): void {
   const all: Record<string, RpcHandler> = {
     usage,
     gcUsage: usageAfterGc,
-    // A normal exit (not a signal), so --cpu-prof gets to write its profile.
     exit: () => void setImmediate(() => process.exit(0)),
+    profileStart,
+    profileStop,
     ...handlers,
   };
   process.on('message', async (m: RpcRequest) => {

@@ -40,7 +40,7 @@ export interface ServerArm {
 export interface ArmOptions {
   /** Greet every connection with `Hello <id>` (from `@OnConnect` for ours). */
   hello: boolean;
-  /** Profile ours' gateway and worker into bench/profiles/<tag>-<tier>.cpuprofile. */
+  /** Profile the arm's busy processes into bench/profiles/<tag>-<process>.cpuprofile, from start to stop. */
   profileTag?: string;
 }
 
@@ -63,8 +63,24 @@ async function cpuOf(processes: Child[]): Promise<number> {
   return Object.values(await cpuByProcess(processes)).reduce((a, b) => a + b, 0);
 }
 
-async function stopAll(processes: Child[]): Promise<void> {
-  // A normal exit first (profiles get written), then the process group goes regardless.
+/** The processes whose CPU profile is worth having (not the idle Register). */
+const profiled = (processes: Child[]) => processes.filter((p) => !p.name.endsWith('register'));
+
+async function startProfiles(processes: Child[], tag: string | undefined): Promise<void> {
+  if (!tag) return;
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  await Promise.all(profiled(processes).map((p) => p.call('profileStart')));
+}
+
+async function stopAll(processes: Child[], profileTag?: string): Promise<void> {
+  if (profileTag) {
+    await Promise.all(
+      profiled(processes).map((p) =>
+        p.call('profileStop', `${PROFILE_DIR}${profileTag}-${p.name.replace(/\W+/g, '-')}.cpuprofile`, 30_000).catch(() => undefined),
+      ),
+    );
+  }
+  // A normal exit first, then the process group goes regardless.
   await Promise.all(
     processes.map(async (p) => {
       await p.call('exit', undefined, 2_000).catch(() => undefined);
@@ -78,6 +94,7 @@ async function startSingle(name: ArmName, script: string, args: string[], option
   const server = new Child(name, script, args, { execArgv: GC, env: { BENCH_HELLO: options.hello ? '1' : '0' } });
   try {
     const ports = await server.ready<ServerArm['ports']>();
+    await startProfiles([server], options.profileTag);
     return {
       name,
       ports,
@@ -86,7 +103,7 @@ async function startSingle(name: ArmName, script: string, args: string[], option
       stats: () => server.call<ServerStats>('stats'),
       cpuUs: () => cpuOf([server]),
       cpuByProcess: () => cpuByProcess([server]),
-      stop: () => stopAll([server]),
+      stop: () => stopAll([server], options.profileTag),
     };
   } catch (err) {
     await server.kill();
@@ -104,12 +121,7 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
     businessWorker: { name: 'BenchWorker' },
   };
   const env = { BENCH_GW_OPTIONS: JSON.stringify(moduleOptions), BENCH_HELLO: options.hello ? '1' : '0' };
-  const execArgv = (tier: string) => {
-    if (!options.profileTag || tier === 'register') return GC;
-    mkdirSync(PROFILE_DIR, { recursive: true });
-    return [...GC, '--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${options.profileTag}-${tier}.cpuprofile`];
-  };
-  const tier = (t: string) => new Child(`ours ${t}`, 'servers/ours/tier.main.js', [t], { execArgv: execArgv(t), env });
+  const tier = (t: string) => new Child(`ours ${t}`, 'servers/ours/tier.main.js', [t], { execArgv: GC, env });
   const started: Child[] = [];
   try {
     const register = tier('register');
@@ -124,6 +136,7 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
       15_000,
       'the BusinessWorker to connect to the gateway',
     );
+    await startProfiles(started, options.profileTag);
     return {
       name: 'ours',
       ports: { ws: info.ports[0], text: info.ports[1] },
@@ -134,7 +147,7 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
       stats: () => gateway.call<ServerStats>('stats'),
       cpuUs: () => cpuOf([register, gateway, worker]),
       cpuByProcess: () => cpuByProcess([register, gateway, worker]),
-      stop: () => stopAll(started),
+      stop: () => stopAll(started, options.profileTag),
     };
   } catch (err) {
     await stopAll(started);

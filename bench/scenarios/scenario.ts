@@ -66,7 +66,7 @@ const summary = (values: Record<string, number>) =>
 
 /**
  * Starts an arm and a client pool, runs `fn`, and stops both whatever happens. With `--profile`,
- * ours' gateway and worker write CPU profiles named after `tag`.
+ * the arm's processes write CPU profiles named after `tag` (from start to stop).
  */
 export async function withArm<T>(
   ctx: BenchContext,
@@ -76,7 +76,7 @@ export async function withArm<T>(
   clientProcs: number,
   fn: (arm: ServerArm, clients: ClientPool) => Promise<T>,
 ): Promise<T> {
-  const profileTag = ctx.cfg.profile && name === 'ours' ? tag.replace(/[^\w.-]+/g, '_') : undefined;
+  const profileTag = ctx.cfg.profile ? tag.replace(/[^\w.-]+/g, '_') : undefined;
   const arm = await startArm(name, { ...options, profileTag });
   let clients: ClientPool | null = null;
   try {

@@ -286,6 +286,8 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private answerHandshake(ctx: GatewayEventContext, refusal: WebSocketVerdict | null): void {
     const { connectionId, flag } = ctx.packet;
     if (!refusal) this.writeBack(ctx);
+    // A refused client never comes back: forget any session write made before the refusal.
+    else this.sessions.forget(ctx.clientId);
     if (flag & FLAG_AWAITS_VERDICT) {
       const verdict: WebSocketVerdict = refusal ?? { status: 101 };
       this.sendToGateway(

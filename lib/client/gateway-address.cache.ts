@@ -40,11 +40,6 @@ export class GatewayAddressCache {
     private readonly onChange: (addresses: readonly string[]) => void,
   ) {}
 
-  /** True while at least one Register link is up and has sent its list. */
-  get live(): boolean {
-    return this.lists.size > 0;
-  }
-
   /**
    * The gateway addresses to reach every gateway.
    * @throws RegisterUnavailableError when no Register answers (see the class description)
