@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
 import { GatewayServer, type GatewayOptions } from '../../lib/index.js';
 import { boot, CapturingLogger } from './cluster.js';
+import { ensureDebianPackage } from './debian.js';
 import { freePort, TextClient, waitFor, WsClient } from './net.js';
 
 /** A self-signed certificate made for one test run (openssl), valid for 127.0.0.1 and localhost. */
@@ -25,7 +26,7 @@ export function generateCertificate(name = 'gw'): TestCertificate {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   execFileSync(
-    'openssl',
+    ensureDebianPackage('/usr/bin/openssl', 'openssl'),
     [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost',
