@@ -73,3 +73,7 @@ export const webSocketConnectKicked = (event: string, clientId: string, status: 
   `${event} rejected client ${clientId} with HTTP ${status}, but its gateway (PHP, or one that does not hold handshakes) had already accepted the websocket: the connection is closed instead.`;
 export const invalidVerdict = (peer: string) =>
   `Gateway: malformed websocket verdict from ${peer}; the handshake it refers to is refused with 500.`;
+export const workerWaitExceeded = (clientId: string, reason: string, events: number, policy: 'close' | 'drop') =>
+  `Gateway: client ${clientId}: ${reason}; ${events} waiting event(s) dropped${policy === 'close' ? ' and the client closed' : ''} (workerWaitPolicy '${policy}'). Start more business workers, or raise workerWaitWindow/workerWaitBufferSize.`;
+export const noGatewayFound = (worker: string, seconds: number, known: string[], registers: string[]) =>
+  `BusinessWorker ${worker} has found no gateway after ${seconds} s: ${known.length ? `the Register lists ${known.join(', ')} but none accepted this worker (secret key? firewall? lanIp?)` : `no Register (${registers.join(', ')}) has announced a gateway`}. Check registerAddress and secretKey on every tier.`;

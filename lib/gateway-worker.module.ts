@@ -11,6 +11,7 @@ import { GatewayWorkerConfigurableModule } from './gateway-worker.module-definit
 import { resolveGatewayWorkerOptions } from './gateway-worker.options.js';
 import { GatewayService } from './gateway.service.js';
 import { RegisterServer } from './register/register.server.js';
+import { GatewayWorkerMetrics } from './metrics/gateway-worker.metrics.js';
 
 /**
  * GatewayWorker for Nest. Import it once with the cluster's options:
@@ -48,7 +49,8 @@ import { RegisterServer } from './register/register.server.js';
     BusinessWorkerServer,
     GatewayClient,
     GatewayService,
+    GatewayWorkerMetrics,
   ],
-  exports: [GATEWAY_WORKER_OPTIONS, GatewayService, GatewayHandlerRegistry, RegisterServer, GatewayServer, BusinessWorkerServer, GatewayClient],
+  exports: [GATEWAY_WORKER_OPTIONS, GatewayService, GatewayHandlerRegistry, RegisterServer, GatewayServer, BusinessWorkerServer, GatewayClient, GatewayWorkerMetrics],
 })
 export class GatewayWorkerModule extends GatewayWorkerConfigurableModule {}

@@ -133,6 +133,11 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     if (!isPositiveInt(v)) problems.push(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
     return v as number;
   };
+  const nonNegative = (name: string, v: unknown, def: number): number => {
+    if (v === undefined) return def;
+    if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${name} must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
   const queryTimeout = positive('queryTimeout', o.queryTimeout, DEFAULT_QUERY_TIMEOUT);
   const connectTimeout = positive('connectTimeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT);
   // GatewayClient grace period after losing every Register (PHP refetches every 1-2 s); 0 is allowed.
@@ -168,6 +173,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     if (isPort(startPort) && !isPort(startPort + processIndex)) {
       problems.push(`gateway.startPort + processIndex (${startPort + processIndex}) is beyond 65535`);
     }
+    if (g.workerWaitPolicy !== undefined && g.workerWaitPolicy !== 'close' && g.workerWaitPolicy !== 'drop') {
+      problems.push(`gateway.workerWaitPolicy must be 'close' or 'drop'`);
+    }
     if (g.router !== undefined && g.router !== 'least-connections' && g.router !== 'random') {
       problems.push(`gateway.router must be 'least-connections' or 'random'`);
     }
@@ -184,6 +192,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
       sendToWorkerBufferSize: positive('gateway.sendToWorkerBufferSize', g.sendToWorkerBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
       router: g.router ?? 'least-connections',
       ...resolveClientEdge(g, listen, problems),
+      workerWaitWindow: nonNegative('gateway.workerWaitWindow', g.workerWaitWindow, 10_000),
+      workerWaitBufferSize: positive('gateway.workerWaitBufferSize', g.workerWaitBufferSize, DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE),
+      workerWaitPolicy: g.workerWaitPolicy ?? 'close',
     };
   }
 
@@ -193,7 +204,15 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     processIndex: w.processIndex ?? envProcessIndex(),
     count: w.count ?? 1,
     sendToGatewayBufferSize: positive('businessWorker.sendToGatewayBufferSize', w.sendToGatewayBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
+    lanIp: w.lanIp ?? null,
+    noGatewayWarning: positive('businessWorker.noGatewayWarning', w.noGatewayWarning, 10_000),
   };
+  if (businessWorker.lanIp !== null && !isIPv4(businessWorker.lanIp)) problems.push(`businessWorker.lanIp "${businessWorker.lanIp}" must be an IPv4 literal`);
+  let metrics: ResolvedGatewayWorkerOptions['metrics'] = null;
+  if (o.metrics) {
+    if (!Number.isInteger(o.metrics.port) || o.metrics.port < 0 || o.metrics.port > 65535) problems.push('metrics.port must be a port (0-65535)');
+    metrics = { port: o.metrics.port, host: o.metrics.host ?? '0.0.0.0', path: o.metrics.path ?? '/metrics' };
+  }
   if (typeof businessWorker.name !== 'string' || businessWorker.name === '' || businessWorker.name.includes(':')) {
     problems.push('businessWorker.name must be a non-empty string without ":"');
   }
@@ -212,5 +231,6 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     register,
     gateway,
     businessWorker,
+    metrics,
   };
 }

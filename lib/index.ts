@@ -43,3 +43,6 @@ export { WebSocketConnectRequest } from './business-worker/websocket-connect.req
 export * from './errors/tls-certificate.error.js';
 export { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from './gateway/extension-protocol.js';
 export { webSocketConnectBody, phpParseStr, type WebSocketRequestInfo } from './gateway/websocket-connect.payload.js';
+export * from './metrics/gateway-worker.metrics.js';
+export * from './metrics/process-stats.interface.js';
+export { fetchClusterStatus, formatClusterStatus, type ClusterStatus, type ClusterStatusOptions } from './cli/cluster-status.js';

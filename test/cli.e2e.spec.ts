@@ -54,6 +54,26 @@ describe('gateway-worker CLI: start -d, status, kill -9, stop', () => {
     client.close();
   }, 60_000);
 
+  it('status shows the whole cluster through the Register: two gateways and two workers on 127.0.0.1/127.0.0.2', async () => {
+    const { client } = await greeted(() => TextClient.connect(cluster.textPort), 15_000);
+    await waitFor(async () => JSON.parse((await cluster.cli('status', '--json')).out).cluster?.workers.length === 2, 'both workers to report', 10_000);
+    const json = JSON.parse((await cluster.cli('status', '--json')).out) as {
+      cluster: { gateways: { host: string; connections: number; pid: number; listening: string }[]; workers: { host: string; name: string; connections: number }[] };
+    };
+    const pids = (await status()).processes;
+    expect(json.cluster.gateways.map((g) => g.host)).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(json.cluster.gateways.map((g) => g.pid).sort()).toEqual(pids.filter((p) => p.tier === 'gateway').map((p) => p.pid).sort());
+    expect(json.cluster.gateways.reduce((n, g) => n + g.connections, 0)).toBe(1);
+    expect(json.cluster.gateways[0]!.listening).toMatch(/^text:\/\/0\.0\.0\.0:\d+ inner 127\.0\.0\.1:\d+$/);
+    expect(json.cluster.workers.map((w) => `${w.host} ${w.name}`)).toEqual(['127.0.0.1 FixtureWorker:0', '127.0.0.2 FixtureWorker:1']);
+    // Each worker is connected to both gateways.
+    expect(json.cluster.workers.map((w) => w.connections)).toEqual([2, 2]);
+    const table = (await cluster.cli('status')).out;
+    expect(table).toMatch(/^host\s+pid\s+memory\s+listening\s+name\s+connections\s+send_fail\s+total_request\s+qps\s+state/m);
+    expect(table).toContain('2 gateway(s), 2 worker(s) on 2 host(s); 1 client connection(s)');
+    client.close();
+  }, 60_000);
+
   it('stops gracefully and leaves no process behind', async () => {
     const before = await status();
     const stopped = await cluster.cli('stop');

@@ -12,17 +12,19 @@ type Mode = 'burst' | 'single';
  */
 async function phase(arm: ServerArm, clients: ClientPool, receivers: number, total: number, perBurst: number) {
   await clients.all('reset');
-  const cpu0 = await arm.cpuUs();
+  const cpu0 = await arm.cpuByProcess();
   const burst = await clients.first.call<{ startUs: number; endUs: number }>('burst', { total, perBurst }, 120_000);
   const done = await clients.all<{ atUs: number }>('waitBroadcasts', { expect: total }, 60_000);
-  const cpu1 = await arm.cpuUs();
+  const cpu1 = await arm.cpuByProcess();
   const counts = await clients.counts();
   const deliveries = total * receivers;
   if (counts.b !== deliveries || counts.outOfOrder) {
     throw new Error(`${counts.b} of ${deliveries} broadcast deliveries arrived, ${counts.outOfOrder} out of order`);
   }
   const wallUs = Math.max(...done.map((d) => d.atUs)) - burst.startUs;
-  return { perCpuS: deliveries / ((cpu1 - cpu0) / 1e6), perWallS: deliveries / (wallUs / 1e6) };
+  const cpuUs = Object.fromEntries(Object.keys(cpu1).map((p) => [p, (cpu1[p]! - cpu0[p]!) / deliveries]));
+  const totalUs = Object.values(cpuUs).reduce((a, b) => a + b, 0);
+  return { perCpuS: 1e6 / totalUs, perWallS: deliveries / (wallUs / 1e6), cpuUs };
 }
 
 /**
@@ -50,6 +52,10 @@ export const s4: Scenario = {
             // Warm-up, discarded: a tenth of the phase.
             await phase(arm, clients, n, Math.max(perBurst, Math.round(total / 10 / perBurst) * perBurst), perBurst);
             const m = await phase(arm, clients, n, total, perBurst);
+            if (ctx.cfg.verbose) {
+              const by = Object.entries(m.cpuUs).map(([p, us]) => `${p}=${us.toFixed(2)}`).join(' ');
+              ctx.log(`S4 ${armName} ${n} receivers ${mode}: server CPU µs per delivery ${by}`);
+            }
             values[`${mode}${n}cpu`] = m.perCpuS;
             values[`${mode}${n}wall`] = m.perWallS;
           }

@@ -1,4 +1,4 @@
-import { waitForServer } from '../harness/arms.js';
+import { PROFILE_DIR, waitForServer } from '../harness/arms.js';
 import { Child } from '../harness/child.js';
 import type { ClientPool } from '../harness/client-pool.js';
 import { percentile } from '../harness/stats.js';
@@ -54,8 +54,10 @@ export const s6: Scenario = {
           const latencies = (await clients.all<number[]>('takePushLatencies')).flat();
 
           await clients.all('reset');
+          if (ctx.cfg.profile) await pusher.call('profileStart');
           const flat = await pusher.call<{ sent: number; startUs: number }>('flat', { count: flatPushes, batch: FLAT_BATCH, uids: n }, 120_000);
           const counts = await received(clients, flat.sent);
+          if (ctx.cfg.profile) await pusher.call('profileStop', `${PROFILE_DIR}S6-r${run + 1}-pusher-flat.cpuprofile`);
           return {
             rate: paced.sent / (pushMs / 1000),
             p50: percentile(latencies, 50) / 1000,

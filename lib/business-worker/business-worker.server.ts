@@ -1,8 +1,11 @@
 import { ForbiddenException, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
+import { ENV_GENERATION } from '../cli/cli.constants.js';
 import { GATEWAY_WORKER_OPTIONS, RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import { guardDenied, handlerFailed, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
+import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import { RateMeter } from '../metrics/rate-meter.js';
+import { guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
 import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../gateway/extension-protocol.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
@@ -59,8 +62,20 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private readonly queues = new SerialQueues<QueuedEvent>((e) => this.runEvent(e));
   private readonly sessions = new SessionTracker();
   private running = false;
+  private draining = false;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private noGatewayTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private readonly requests = new RateMeter();
+  /** Running totals, read by `status` and the Prometheus metrics. */
+  readonly counters = { eventsIn: 0, eventsHandled: 0, commandsOut: 0, sendFailures: 0 };
+  /** Set by the metrics module: observes each handler's duration. */
+  observeEventDuration: ((event: string, seconds: number) => void) | null = null;
+
   /** Events handled so far. */
-  handledEvents = 0;
+  get handledEvents(): number {
+    return this.counters.eventsHandled;
+  }
 
   constructor(
     @Inject(GATEWAY_WORKER_OPTIONS) private readonly options: ResolvedGatewayWorkerOptions,
@@ -75,10 +90,42 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     return this.running;
   }
 
-  /** `"<name>:<processIndex>"`, this worker's identity at the gateways. */
+  /**
+   * `"<name>:<processIndex>"`, this worker's identity at the gateways; after a reload the process
+   * manager's generation is appended (`"<name>:<index>#<generation>"`), so the new worker and the
+   * draining old one never take each other's place at a gateway.
+   */
   get workerKey(): string {
     const w = this.options.businessWorker;
-    return `${w.name}:${w.processIndex}`;
+    const generation = Number(process.env[ENV_GENERATION] ?? 0);
+    return `${w.name}:${w.processIndex}${generation > 0 ? `#${generation}` : ''}`;
+  }
+
+  /** Bytes queued on the gateway links. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.socket.writableLength;
+    return n;
+  }
+
+  /** This process as `gateway-worker status` shows it. */
+  stats(): ProcessStats {
+    let failures = this.counters.sendFailures;
+    for (const l of this.links.values()) failures += l.dropped;
+    return {
+      tier: 'business-worker',
+      name: this.workerKey,
+      host: this.options.businessWorker.lanIp ?? '',
+      pid: process.pid,
+      memory: process.memoryUsage.rss(),
+      listening: '-',
+      connections: this.connectedGateways.length,
+      sendFailures: failures,
+      totalRequests: this.requests.total,
+      qps: this.requests.perSecond,
+      state: this.draining ? 'draining' : this.running ? 'running' : 'stopping',
+      startedAt: this.startedAt,
+    };
   }
 
   /** Gateway addresses the Register last announced. */
@@ -94,28 +141,58 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   /** Connects to the Register(s); gateway links follow as addresses arrive. */
   listen(callback: (err?: unknown, info?: unknown) => void): void {
     this.running = true;
+    this.startedAt = Date.now();
+    // Every second, TypeScript gateways get this worker's status (for `gateway-worker status`).
+    this.statsTimer = setInterval(() => this.reportStats(), 1000);
+    this.statsTimer.unref();
+    this.noGatewayTimer = setInterval(() => {
+      if (this.connectedGateways.length === 0) {
+        const w = this.options.businessWorker;
+        this.logger.warn(noGatewayFound(this.workerKey, Math.round(w.noGatewayWarning / 1000), this.known, this.options.registerAddresses));
+      }
+    }, this.options.businessWorker.noGatewayWarning);
+    this.noGatewayTimer.unref();
     this.registerLinks.push(...subscribeToRegisters(this.options, `BusinessWorker ${this.workerKey}`, this.logger, (list) => this.setAddresses(list)));
     this.logger.log(`BusinessWorker ${this.workerKey} started; asking ${this.options.registerAddresses.join(', ')} for gateways`);
     callback();
   }
 
   /**
-   * Stops taking events: Register links close, handlers in flight finish (up to 10 s) and their
-   * session write-backs leave, then the gateway links close. Gateways re-bind the clients to other
-   * workers.
+   * Stops gracefully: every TypeScript gateway is told the worker is draining (it sends no more
+   * events and holds this worker's clients' next events), the events already received are handled
+   * (up to 10 s) and their replies and session write-backs leave, then the links close and the
+   * gateways hand the held events, in order, to the other workers. A PHP gateway gets no drain
+   * message (it would not understand it): it simply rebinds the clients after the close.
    */
   async close(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.draining = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.noGatewayTimer) clearInterval(this.noGatewayTimer);
     for (const link of this.registerLinks) link.stop();
     this.registerLinks.length = 0;
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
-    await Promise.race([this.queues.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    const drain = encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_DRAIN, flag: FLAG_BODY_IS_SCALAR });
+    const acks: Promise<void>[] = [];
+    for (const link of this.links.values()) {
+      if (link.speaksExtensions && link.write(drain)) acks.push(link.drained);
+    }
+    // After the acknowledgements no event can arrive: then the queues only shrink.
+    await Promise.race([Promise.all(acks), sleep(2_000)]);
+    await Promise.race([this.queues.idle(), sleep(10_000)]);
     await new Promise((r) => setImmediate(r));
     const links = [...this.links.values()];
     this.links.clear();
     for (const l of links) l.end();
+    this.requests.stop();
+    this.draining = false;
+  }
+
+  private reportStats(): void {
+    const packet = encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_STATS, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(this.stats())) });
+    for (const link of this.links.values()) if (link.speaksExtensions) link.write(packet);
   }
 
   on<K extends keyof BusinessWorkerServerEvents>(event: K, callback: BusinessWorkerServerEvents[K]): void {
@@ -129,7 +206,10 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
 
   /** Sends a command packet to the gateway at `address`; false if this worker is not connected to it. */
   sendToGateway(address: string, packet: Buffer): boolean {
-    return this.links.get(address)?.write(packet) ?? false;
+    const sent = this.links.get(address)?.write(packet) ?? false;
+    if (sent) this.counters.commandsOut++;
+    else this.counters.sendFailures++;
+    return sent;
   }
 
   /** Sends a command packet to every connected gateway; returns how many took it. */
@@ -139,6 +219,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       const p = typeof packet === 'function' ? packet(link.address) : packet;
       if (p && link.write(p)) n++;
     }
+    this.counters.commandsOut += n;
     return n;
   }
 
@@ -178,6 +259,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       workerKey: this.workerKey,
       secretKey: this.options.secretKey,
       features: this.features(),
+      localAddress: this.options.businessWorker.lanIp ?? undefined,
       connectTimeout: this.options.connectTimeout,
       maxPacketSize: this.options.innerMaxPackageSize,
       bufferLimit: this.options.businessWorker.sendToGatewayBufferSize,
@@ -216,12 +298,14 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private onPacket(link: GatewayLink, raw: Buffer): void {
     const cmd = raw[4];
     if (cmd === ExtensionCommand.GATEWAY_INFO) return this.onGatewayInfo(link, raw);
+    if (cmd === ExtensionCommand.WORKER_DRAIN) return link.markDrained();
     if (cmd === GatewayCommand.ON_WEBSOCKET_CONNECT) {
       // Without handlers there is nothing to run, and no gateway waits for this worker.
       if (this.registry.get('websocketConnect').length === 0) return;
     } else if (cmd !== GatewayCommand.ON_CONNECT && cmd !== GatewayCommand.ON_MESSAGE && cmd !== GatewayCommand.ON_CLOSE) return;
     // Key by client_id: ordering is per client, across the whole cluster.
     const clientId = encodeClientId(raw.readUInt32BE(5), raw.readUInt16BE(9), raw.readUInt32BE(17));
+    this.counters.eventsIn++;
     this.queues.push(clientId, { link, raw });
   }
 
@@ -242,7 +326,9 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     if (isClose) this.sessions.forget(clientId);
     const ctx = new GatewayEventContext(this, packet, clientId, sessionBytes);
     const payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : undefined;
-    this.handledEvents++;
+    this.counters.eventsHandled++;
+    this.requests.total++;
+    const started = this.observeEventDuration ? performance.now() : 0;
     let refusal: WebSocketVerdict | null = null;
     await gatewayEventStorage.run(ctx, async () => {
       for (const handler of this.registry.get(ctx.event)) {
@@ -262,6 +348,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
         }
       }
     });
+    if (this.observeEventDuration) this.observeEventDuration(ctx.event, (performance.now() - started) / 1000);
     if (ctx.event === 'websocketConnect') return this.answerHandshake(ctx, refusal);
     if (!isClose) this.writeBack(ctx);
   }
@@ -322,6 +409,8 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     this.sessions.written(ctx.clientId, base, bytes);
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 function kickPacket(connectionId: number): Buffer {
   return encodeGatewayPacket({ cmd: GatewayCommand.KICK, connectionId, body: Buffer.from('N;') });

@@ -13,6 +13,8 @@ export interface GatewayLinkOptions {
   secretKey: string;
   /** TypeScript extensions this worker supports, announced in CMD_WORKER_CONNECT (a PHP gateway ignores them). */
   features: readonly string[];
+  /** Local address to connect from (the worker's lanIp), if set. */
+  localAddress?: string;
   connectTimeout: number;
   maxPacketSize: number;
   bufferLimit: number;
@@ -40,7 +42,7 @@ export class GatewayLink {
   constructor(private readonly options: GatewayLinkOptions) {
     const { address, connectTimeout, maxPacketSize } = options;
     const target = splitAddress(address)!;
-    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+    const socket = connect({ host: target.host, port: target.port, noDelay: true, ...(options.localAddress && { localAddress: options.localAddress }) });
     this.socket = socket;
     socket.write(
       encodeGatewayPacket({
@@ -71,6 +73,7 @@ export class GatewayLink {
       this.reason = err.message;
     });
     socket.on('close', () => {
+      this.markDrained();
       this.open = false;
       // A gateway refuses CMD_WORKER_CONNECT by closing at once, before sending anything.
       const refused = this.openedAt > 0 && !this.receivedAny && !this.reason && Date.now() - this.openedAt < 500;
@@ -90,6 +93,20 @@ export class GatewayLink {
   /** Records what the gateway said about itself (TypeScript gateways send it before any event). */
   setInfo(info: GatewayInfo): void {
     this.listeners = new Map(info.listeners.map((l) => [l.port, l]));
+  }
+
+  /** A TypeScript gateway (it sent GATEWAY_INFO): it understands the extension commands. */
+  get speaksExtensions(): boolean {
+    return this.listeners !== null;
+  }
+
+  private resolveDrained!: () => void;
+  /** Resolved once the gateway acknowledged WORKER_DRAIN (no event follows), or the link closed. */
+  readonly drained = new Promise<void>((resolve) => (this.resolveDrained = resolve));
+
+  /** The gateway acknowledged WORKER_DRAIN. */
+  markDrained(): void {
+    this.resolveDrained();
   }
 
   /** The gateway's public listener on `port`, if the gateway described its listeners. */

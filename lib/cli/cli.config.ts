@@ -27,6 +27,12 @@ export interface CliConfig {
   logFile?: string;
   /** How long `stop` lets processes finish before killing them, ms. Default 10000. */
   stopTimeout?: number;
+  /**
+   * Where `status` finds the whole cluster (every host): the Register address(es) and the secret
+   * key. Overridden by `--register` / `GATEWAY_WORKER_REGISTER_ADDRESS` and `GATEWAY_WORKER_SECRET_KEY`.
+   */
+  registerAddress?: string | string[];
+  secretKey?: string;
 }
 
 /** The configuration with paths resolved and defaults filled in. */
@@ -38,6 +44,8 @@ export interface ResolvedCliConfig {
   logFile: string;
   stopTimeout: number;
   configFile: string;
+  registerAddresses: string[];
+  secretKey: string;
 }
 
 const TIERS: CliTierConfig['tier'][] = ['register', 'gateway', 'business-worker', 'process'];
@@ -75,5 +83,7 @@ export async function loadCliConfig(cwd: string, explicit?: string): Promise<Res
     logFile: resolve(root, raw.logFile ?? 'gateway-worker.log'),
     stopTimeout: raw.stopTimeout ?? 10_000,
     configFile: file,
+    registerAddresses: ([] as string[]).concat(process.env.GATEWAY_WORKER_REGISTER_ADDRESS?.split(',') ?? raw.registerAddress ?? []),
+    secretKey: process.env.GATEWAY_WORKER_SECRET_KEY ?? raw.secretKey ?? '',
   };
 }

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { GatewayQueryLink } from '../client/gateway-query.link.js';
-import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
+import { ExtensionCommand, type GatewayStatusReply } from '../gateway/extension-protocol.js';
+import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { LineReader } from '../protocol/line.reader.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
@@ -67,9 +68,9 @@ export async function fetchClusterStatus(options: ClusterStatusOptions): Promise
     addresses.map(async (address) => {
       const link = new GatewayQueryLink({ address, secretKey: options.secretKey, connectTimeout: options.timeout, maxPacketSize: 10_485_760 });
       try {
-        const reply = await link.request(encodeGatewayPacket({ cmd: GatewayCommand.STATUS, flag: FLAG_BODY_IS_SCALAR }), options.timeout);
+        const reply = await link.request(encodeGatewayPacket({ cmd: ExtensionCommand.STATUS, flag: FLAG_BODY_IS_SCALAR }), options.timeout);
         const raw = phpUnserialize(reply);
-        const data = JSON.parse(Buffer.isBuffer(raw) ? raw.toString() : String(raw)) as { gateway: ProcessStats; workers: ProcessStats[] };
+        const data = JSON.parse(Buffer.isBuffer(raw) ? raw.toString() : String(raw)) as GatewayStatusReply;
         gateways.push(data.gateway);
         for (const w of data.workers) {
           const key = `${w.host}|${w.name}|${w.pid}`;

@@ -4,6 +4,7 @@ import { existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadCliConfig, type ResolvedCliConfig } from './cli.config.js';
 import { isAlive, readLivePid, removePid, writePid } from './pid-file.js';
+import { fetchClusterStatus, formatClusterStatus, type ClusterStatus } from './cluster-status.js';
 import { ProcessManager, type ManagedProcess } from './process-manager.js';
 
 /**
@@ -18,12 +19,13 @@ Commands:
   stop         stop gracefully (workers finish their events, gateways close clients cleanly)
   restart      stop, then start (add -d to daemonize)
   reload       rolling restart of the business workers with new code; gateways keep every client
-  status       the processes of this host (--json for scripts)
+  status       the whole cluster, found through the Register, and this host's processes (--json for scripts)
 
 Options:
   -c, --config <file>   configuration file (default: ./gateway-worker.config.json|.mjs|.js)
   -d, --daemon          run in the background
-  --json                machine-readable status`;
+  --json                machine-readable status
+  --register <addr>     Register address(es) for status (comma-separated; default: the config's registerAddress)`;
 
 const STARTED_MESSAGE = 'gateway-worker:started';
 
@@ -31,6 +33,7 @@ interface Flags {
   daemon: boolean;
   json: boolean;
   config?: string;
+  register?: string;
 }
 
 function parse(argv: string[]): { command: string | undefined; flags: Flags } {
@@ -41,6 +44,7 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
     if (a === '-d' || a === '--daemon') flags.daemon = true;
     else if (a === '--json') flags.json = true;
     else if (a === '-c' || a === '--config') flags.config = argv[++i];
+    else if (a === '--register') flags.register = argv[++i];
     else if (!command) command = a;
     else throw new Error(`Unexpected argument "${a}".\n\n${USAGE}`);
   }
@@ -153,22 +157,34 @@ function rssOf(pid: number): number {
   }
 }
 
-function status(config: ResolvedCliConfig, flags: Flags): number {
+async function status(config: ResolvedCliConfig, flags: Flags): Promise<number> {
   const pid = readLivePid(config.pidFile);
   const file = stateFileOf(config);
   const state = pid && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { processes: ManagedProcess[] }) : { processes: [] };
-  const rows = state.processes.map((p) => ({ ...p, memory: rssOf(p.pid) }));
+  const local = state.processes.map((p) => ({ ...p, memory: rssOf(p.pid) }));
+  const registerAddresses = flags.register ? flags.register.split(',') : config.registerAddresses;
+  let cluster: ClusterStatus | null = null;
+  let clusterError: string | null = null;
+  if (registerAddresses.length) {
+    try {
+      cluster = await fetchClusterStatus({ registerAddresses, secretKey: config.secretKey, timeout: 3000 });
+    } catch (err) {
+      clusterError = (err as Error).message;
+    }
+  }
   if (flags.json) {
-    console.log(JSON.stringify({ name: config.name, master: pid, running: !!pid, processes: rows }, null, 2));
-    return pid ? 0 : 3;
+    console.log(JSON.stringify({ name: config.name, master: pid, running: !!pid, processes: local, cluster, clusterError }, null, 2));
+    return pid || cluster ? 0 : 3;
   }
+  if (cluster) console.log(formatClusterStatus(cluster) + '\n');
+  else if (clusterError) console.log(`Cluster status unavailable: ${clusterError}\n`);
   if (!pid) {
-    console.log('gateway-worker is not running.');
-    return 3;
+    console.log('gateway-worker is not running on this host.');
+    return cluster ? 0 : 3;
   }
-  console.log(`${config.name}: master pid ${pid}, ${rows.length} processes`);
+  console.log(`This host: ${config.name}, master pid ${pid}, ${local.length} processes`);
   console.log(['tier'.padEnd(16), 'idx'.padEnd(4), 'pid'.padEnd(8), 'memory'.padEnd(10), 'restarts'.padEnd(9), 'state'].join(''));
-  for (const r of rows) {
+  for (const r of local) {
     console.log([r.tier.padEnd(16), String(r.index).padEnd(4), String(r.pid).padEnd(8), `${(r.memory / 1048576).toFixed(1)}M`.padEnd(10), String(r.restarts).padEnd(9), r.state].join(''));
   }
   return 0;

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
+import type { GatewayCounters } from './gateway-counters.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -42,6 +43,8 @@ export class ClientConnection {
     readonly bufferLimit: number,
     /** The websocket, for websocket clients (control frames, close handshake). */
     public ws: WebSocket | null = null,
+    /** The gateway's totals (shared by all its clients). */
+    private readonly counters: GatewayCounters | null = null,
   ) {}
 
   /**
@@ -55,8 +58,10 @@ export class ClientConnection {
     if (this.held !== null) return this.hold(frame);
     if (socket.writableLength >= this.bufferLimit) {
       this.dropped++;
+      if (this.counters) this.counters.sendFailures++;
       return false;
     }
+    if (this.counters) this.counters.messagesOut++;
     corkForThisTurn(socket);
     if (Buffer.isBuffer(frame)) socket.write(frame);
     else for (const part of frame) socket.write(part);

@@ -1,3 +1,4 @@
+import type { ProcessStats } from '../metrics/process-stats.interface.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 
 /**
@@ -18,7 +19,26 @@ export const ExtensionCommand = {
   WEBSOCKET_VERDICT: 150,
   /** Gateway → worker: what the gateway listens on. Body = JSON {@link GatewayInfo}. */
   GATEWAY_INFO: 151,
+  /**
+   * Caller → gateway query: the status of the gateway and of the workers connected to it, for
+   * `gateway-worker status`. Reply (§2.9 framing): a PHP string holding JSON {@link GatewayStatusReply}.
+   */
+  STATUS: 152,
+  /** Worker → gateway, every second: the worker's own status. Body = JSON `ProcessStats`. */
+  WORKER_STATS: 153,
+  /**
+   * Worker → gateway: "I am stopping: send me no more events". The gateway holds the events of the
+   * worker's clients until the worker has gone, then hands them, in order, to another worker.
+   * Gateway → worker: the acknowledgement — no event follows it on this link.
+   */
+  WORKER_DRAIN: 154,
 } as const;
+
+/** Reply of STATUS. */
+export interface GatewayStatusReply {
+  gateway: ProcessStats;
+  workers: ProcessStats[];
+}
 
 /** Flag bit on CMD_ON_WEBSOCKET_CONNECT: the gateway holds the handshake until a verdict comes back. */
 export const FLAG_AWAITS_VERDICT = 0x04;

@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
+import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
@@ -17,7 +17,12 @@ import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
 import { ClientConnection } from './client-connection.js';
 import type { ClientEdgeHost } from './client-edge.host.js';
-import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type WebSocketVerdict } from './extension-protocol.js';
+import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type GatewayStatusReply, type WebSocketVerdict } from './extension-protocol.js';
+import { GatewayCounters } from './gateway-counters.js';
+import { WorkerWaitRoom } from './worker-wait-room.js';
+import { RateMeter } from '../metrics/rate-meter.js';
+import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import { phpSerialize } from '../protocol/php-serialize.js';
 import { GatewayCommandHandler, type GatewayCommandHost } from './gateway-command.handler.js';
 import { GatewayTables } from './gateway-tables.js';
 import { Heartbeat } from './heartbeat.js';
@@ -68,6 +73,12 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   override readonly logger: Logger;
   readonly tables = new GatewayTables();
   readonly secretKey: string;
+  /** Running totals (messages in and out, send failures, events forwarded). */
+  readonly counters = new GatewayCounters();
+  /** Events waiting for a worker (none connected, or the client's worker draining). */
+  private waitRoom: WorkerWaitRoom | null = null;
+  private waitTimer: NodeJS.Timeout | null = null;
+  private readonly requests = new RateMeter();
   private readonly router: WorkerRouter;
   private readonly commands: GatewayCommandHandler;
   private readonly emitter = new EventEmitter();
@@ -90,6 +101,45 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     this.logger = new Logger(options.gateway?.name ?? 'Gateway');
     this.router = new WorkerRouter(options.gateway?.router ?? 'least-connections');
     this.commands = new GatewayCommandHandler(this);
+  }
+
+  /** True between a successful `listen()` and `close()`. */
+  get isListening(): boolean {
+    return this.innerServer !== null && !this.closingValue;
+  }
+
+  /** Bytes queued in the send buffers of the clients and the internal links. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.tables.clients.values()) n += c.socket.writableLength;
+    for (const conn of this.innerConnections) n += conn.socket.writableLength;
+    return n;
+  }
+
+  /** Events waiting for a worker: clients, events, bytes. */
+  get waiting(): { clients: number; delivered: number; expired: number; bytes: number } {
+    const r = this.waitRoom;
+    return { clients: r?.size ?? 0, delivered: r?.delivered ?? 0, expired: r?.expired ?? 0, bytes: r?.bytes ?? 0 };
+  }
+
+  /** This process as `gateway-worker status` shows it. */
+  stats(): ProcessStats {
+    const g = this.options.gateway!;
+    const ports = this.publicPorts;
+    return {
+      tier: 'gateway',
+      name: g.name,
+      host: g.lanIp,
+      pid: process.pid,
+      memory: process.memoryUsage.rss(),
+      listening: [...g.listen.map((l, i) => `${l.protocol}${l.tls ? '+tls' : ''}://${l.host}:${ports[i]}`), `inner ${this.address}`].join(' '),
+      connections: this.tables.clients.size,
+      sendFailures: this.counters.sendFailures,
+      totalRequests: this.requests.total,
+      qps: this.requests.perSecond,
+      state: this.closingValue ? 'stopping' : 'running',
+      startedAt: this.startedAt,
+    };
   }
 
   /** `"<lanIp>:<lanPort>"`: this process's identity in the cluster and in its client_ids. */
@@ -174,6 +224,12 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }
     this.heartbeat = new Heartbeat(g, this.tables.clients, (client) => this.destroy(client));
     this.heartbeat.start();
+    if (g.workerWaitWindow > 0) {
+      this.waitRoom = new WorkerWaitRoom(g.workerWaitWindow, g.workerWaitBufferSize);
+      // One sweep per process, not a timer per waiting client.
+      this.waitTimer = setInterval(() => this.expireWaiting(), Math.min(1000, g.workerWaitWindow));
+      this.waitTimer.unref();
+    }
     for (const address of this.options.registerAddresses) {
       const link = new RegisterLink({
         address,
@@ -208,6 +264,8 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     if (this.closingValue) return;
     this.closingValue = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.waitTimer) clearInterval(this.waitTimer);
+    this.requests.stop();
     this.heartbeat?.stop();
     this.pending?.clear();
     for (const s of this.publicServers) s.close();
@@ -268,6 +326,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       socket.localPort ?? 0,
       this.options.gateway!.sendToClientBufferSize,
       null,
+      this.counters,
     );
   }
 
@@ -294,6 +353,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   clientMessage(client: ClientConnection, message: Buffer): void {
     if (client.closed) return;
     client.pingCount = -1;
+    this.counters.messagesIn++;
     this.sendEvent(GatewayCommand.ON_MESSAGE, client, message);
   }
 
@@ -317,18 +377,28 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   }
 
   /**
-   * Forwards one client event to the client's worker (PROTOCOL.md §5.5); with no worker connected
-   * the client is destroyed, as in PHP.
+   * Forwards one client event to the client's worker (PROTOCOL.md §5.5). When no worker can take it
+   * — none is connected, or the client's worker is draining — it waits in the wait room (bounded,
+   * in order) and leaves as soon as one can; with `workerWaitWindow: 0` the client is destroyed at
+   * once, as in PHP.
    * @param flag FLAG_BODY_IS_SCALAR for byte bodies; 0 for CMD_ON_WEBSOCKET_CONNECT's serialized one
    */
   sendEvent(cmd: number, client: ClientConnection, body: Buffer, flag: number = FLAG_BODY_IS_SCALAR): void {
-    const worker = this.router.route(client);
-    if (!worker) {
+    const room = this.waitRoom;
+    // Behind events that already wait, to keep the client's order.
+    const worker = room?.has(client) ? null : this.router.route(client);
+    if (worker) return void this.forward(worker, cmd, client, body, flag);
+    if (!room) {
       if (cmd === GatewayCommand.ON_CLOSE) return;
       this.noWorker(client);
       this.destroy(client);
       return;
     }
+    if (!room.hold(client, { cmd, body: Buffer.from(body), flag })) this.waitExceeded(client, 'its buffer of waiting events is full');
+  }
+
+  /** Builds the event packet (the session as it is now) and writes it to the worker. */
+  private forward(worker: InnerConnection, cmd: number, client: ClientConnection, body: Buffer, flag: number): boolean {
     const session = client.session;
     const len = HEAD_LEN + session.length + body.length;
     const packet = Buffer.allocUnsafe(len);
@@ -349,8 +419,48 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     );
     session.copy(packet, HEAD_LEN);
     body.copy(packet, HEAD_LEN + session.length);
-    if (!worker.write(packet) && worker.dropped % 1000 === 1) {
+    this.requests.total++;
+    this.counters.eventsOut++;
+    if (worker.write(packet)) return true;
+    this.counters.sendFailures++;
+    if (worker.dropped % 1000 === 1) {
       this.logger.warn(`Send buffer to worker ${worker.workerKey} is full: events are being dropped (${worker.dropped} so far).`);
+    }
+    return true;
+  }
+
+  /** Hands waiting events to workers that can take them now (a worker connected, or a draining one left). */
+  private flushWaiting(): void {
+    this.waitRoom?.flush((client, e) => {
+      const worker = this.router.route(client);
+      if (!worker) return false;
+      this.forward(worker, e.cmd, client, e.body, e.flag);
+      // A client that closed while waiting was bound just for its last events.
+      if (e.cmd === GatewayCommand.ON_CLOSE) this.router.release(client);
+      return true;
+    });
+  }
+
+  private expireWaiting(): void {
+    for (const { client, events } of this.waitRoom?.expire() ?? []) {
+      this.applyWaitPolicy(client, events, `no worker took its events within ${this.options.gateway!.workerWaitWindow} ms`);
+    }
+  }
+
+  private waitExceeded(client: ClientConnection, reason: string): void {
+    this.applyWaitPolicy(client, this.waitRoom!.drop(client), reason);
+  }
+
+  /** `workerWaitPolicy`: close the client (GatewayWorker's way), or drop its events and count them. */
+  private applyWaitPolicy(client: ClientConnection, events: number, reason: string): void {
+    const policy = this.options.gateway!.workerWaitPolicy;
+    this.logger.warn(workerWaitExceeded(this.clientIdOf(client), reason, events, policy));
+    if (policy === 'close' && !client.closed) {
+      // Closed now, not when the socket reports it: the rest of its current chunk is ignored, and
+      // its close event has no worker to go to either.
+      this.clientClosed(client);
+      this.waitRoom?.drop(client);
+      this.destroy(client);
     }
   }
 
@@ -389,6 +499,9 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
           const cmd = packet[4];
           // The TypeScript extensions (extension-protocol.ts) are handled here; the rest is PHP's.
           if (cmd === ExtensionCommand.WEBSOCKET_VERDICT) return void (this.onVerdict(conn, packet) || socket.destroy());
+          if (cmd === ExtensionCommand.STATUS || cmd === ExtensionCommand.WORKER_STATS || cmd === ExtensionCommand.WORKER_DRAIN) {
+            return void (this.onOperations(conn, cmd, packet) || socket.destroy());
+          }
           if (cmd === GatewayCommand.WORKER_CONNECT) this.readWorkerFeatures(conn, packet);
           if (!this.commands.handle(conn, packet)) socket.destroy();
         });
@@ -402,8 +515,10 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       this.innerConnections.delete(conn);
       if (conn.workerKey && this.router.remove(conn.workerKey, conn)) {
         this.pending?.failWorker(conn.workerKey);
-        this.logger.log(`BusinessWorker ${conn.workerKey} disconnected (${this.router.size} left)`);
+        this.logger.log(`BusinessWorker ${conn.workerKey} ${conn.draining ? 'finished draining and left' : 'disconnected'} (${this.router.size} left)`);
         this.emitter.emit('workerClosed', conn.workerKey);
+        // Its clients' waiting events go, in order, to the workers that remain.
+        this.flushWaiting();
       }
     });
   }
@@ -420,6 +535,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     if (conn.wantsGatewayInfo) conn.write(this.gatewayInfoPacket());
     this.logger.log(`BusinessWorker ${key} connected (${this.router.size} in all)`);
     this.emitter.emit('workerConnected', key);
+    this.flushWaiting();
   }
 
   /** A TypeScript worker lists its features in CMD_WORKER_CONNECT; a PHP worker lists none. */
@@ -444,6 +560,47 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       listeners: g.listen.map((l, i) => ({ port: ports[i] || l.port, protocol: l.protocol, tls: l.tls === true })),
     };
     return encodeGatewayPacket({ cmd: ExtensionCommand.GATEWAY_INFO, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(info)) });
+  }
+
+  /**
+   * The operations extensions: STATUS (a query, answered like PHP's queries), WORKER_STATS (a
+   * worker's report) and WORKER_DRAIN (a worker stopping). False when the link must be closed.
+   */
+  private onOperations(conn: InnerConnection, cmd: number, raw: Buffer): boolean {
+    if (!conn.authorized) {
+      this.logger.warn(`Gateway: unauthorized packet (cmd ${cmd}) from ${conn.name}; connection closed. Send the secret key first.`);
+      return false;
+    }
+    if (cmd === ExtensionCommand.STATUS) {
+      const reply: GatewayStatusReply = { gateway: this.stats(), workers: [] };
+      for (const w of this.router.workers.values()) {
+        if (w.stats) reply.workers.push({ ...w.stats, host: w.stats.host || (w.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), state: w.draining ? 'draining' : w.stats.state });
+      }
+      const body = phpSerialize(JSON.stringify(reply));
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32BE(body.length, 0);
+      conn.socket.write(Buffer.concat([head, body]));
+      return true;
+    }
+    if (!conn.workerKey) {
+      this.logger.warn(`Gateway: cmd ${cmd} from ${conn.name}, which is not a registered worker; connection closed.`);
+      return false;
+    }
+    if (cmd === ExtensionCommand.WORKER_STATS) {
+      try {
+        conn.stats = JSON.parse(decodeGatewayPacket(raw).body.toString()) as ProcessStats;
+      } catch {
+        this.logger.warn(`Gateway: unreadable WORKER_STATS from ${conn.workerKey}; ignored.`);
+      }
+      return true;
+    }
+    // WORKER_DRAIN: no new client for it, its clients' next events wait for it to leave; the
+    // acknowledgement tells it that no event follows.
+    conn.draining = true;
+    this.router.drain(conn.workerKey);
+    this.logger.log(`BusinessWorker ${conn.workerKey} is draining: its clients' new events wait until it has finished`);
+    conn.write(encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_DRAIN, flag: FLAG_BODY_IS_SCALAR }));
+    return true;
   }
 
   /** A worker's verdict on a held websocket handshake. False when the link must be closed. */

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ProcessStats } from '../metrics/process-stats.interface.js';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
 import type { WebSocketConnectMode } from './extension-protocol.js';
@@ -11,6 +12,10 @@ export class InnerConnection {
   authorized: boolean;
   /** Set once CMD_WORKER_CONNECT registered it as a worker. */
   workerKey: string | null = null;
+  /** The worker's last status report (WORKER_STATS), for `gateway-worker status`. */
+  stats: ProcessStats | null = null;
+  /** The worker announced it is stopping (WORKER_DRAIN). */
+  draining = false;
   /** Packets dropped because this link's send buffer was full. */
   dropped = 0;
   /** How this worker's websocket handshakes go, from the features in its CMD_WORKER_CONNECT. */

@@ -9,7 +9,9 @@ import type { ClientConnection } from './client-connection.js';
 export class WorkerRouter {
   /** Worker key (`"<remoteIp>:<name>:<index>"`) → connection, in connection order. */
   readonly workers = new Map<string, InnerConnection>();
+  /** Least-connections counters of the workers that take new clients (not the draining ones). */
   private readonly counts = new Map<string, number>();
+  private readonly draining = new Set<string>();
 
   constructor(private readonly mode: 'least-connections' | 'random') {}
 
@@ -31,19 +33,36 @@ export class WorkerRouter {
     if (this.workers.get(key) !== conn) return false;
     this.workers.delete(key);
     this.counts.delete(key);
+    this.draining.delete(key);
     return true;
   }
 
-  /** The worker for this client, binding it first if needed; null when no worker is connected. */
+  /** The worker is stopping: it gets no new client, and its clients' events wait until it is gone. */
+  drain(key: string): void {
+    if (!this.workers.has(key)) return;
+    this.draining.add(key);
+    this.counts.delete(key);
+  }
+
+  /** Number of workers taking new clients. */
+  get available(): number {
+    return this.counts.size;
+  }
+
+  /**
+   * The worker for this client, binding it first if needed. Null when no worker can take the event
+   * now: none is connected, or the client's worker is draining (its events must wait for it to
+   * finish, or they could overtake the ones it still handles).
+   */
   route(client: ClientConnection): InnerConnection | null {
     if (client.workerKey !== null) {
       const bound = this.workers.get(client.workerKey);
-      if (bound) return bound;
+      if (bound) return this.draining.has(client.workerKey) ? null : bound;
     }
-    if (this.workers.size === 0) return null;
+    if (this.counts.size === 0) return null;
     let key: string;
     if (this.mode === 'random') {
-      const keys = [...this.workers.keys()];
+      const keys = [...this.counts.keys()];
       key = keys[Math.floor(Math.random() * keys.length)]!;
     } else {
       let best = Infinity;

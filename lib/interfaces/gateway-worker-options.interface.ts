@@ -72,6 +72,19 @@ export interface GatewayOptions {
    * handlers, in ms; then it is refused with 503. Default `5000`.
    */
   webSocketConnectTimeout?: number;
+  /**
+   * How long a client's events may wait for a worker, in ms: while no worker is connected, or while
+   * the client's worker finishes its events during a reload. They are then delivered in order.
+   * `0` closes the client at once when no worker is connected, as GatewayWorker does. Default `10000`.
+   */
+  workerWaitWindow?: number;
+  /** Bytes of events one client may have waiting for a worker. Default `1_024_000`. */
+  workerWaitBufferSize?: number;
+  /**
+   * When a client's wait exceeds `workerWaitWindow` or `workerWaitBufferSize`: `'close'` the client
+   * (default; GatewayWorker's behaviour), or `'drop'` its waiting events, counted and logged.
+   */
+  workerWaitPolicy?: 'close' | 'drop';
 }
 
 /** PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs. */
@@ -104,6 +117,23 @@ export interface BusinessWorkerOptions {
   count?: number;
   /** Bytes queued on one gateway link before new packets are dropped. Default `10_240_000`. */
   sendToGatewayBufferSize?: number;
+  /**
+   * This host's IPv4 address: the worker connects to gateways from it and `status` shows it.
+   * Default: whatever address the OS picks (the gateway sees that one).
+   */
+  lanIp?: string;
+  /** After how long without any gateway the worker warns (ms). Default `10000`. */
+  noGatewayWarning?: number;
+}
+
+/** The opt-in Prometheus endpoint (`metrics` option). */
+export interface MetricsOptions {
+  /** Port of the HTTP endpoint (0: OS-chosen). */
+  port: number;
+  /** Default `'0.0.0.0'`. */
+  host?: string;
+  /** Default `'/metrics'`. */
+  path?: string;
 }
 
 /** Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`. */
@@ -134,6 +164,8 @@ export interface GatewayWorkerModuleOptions {
   maxPackageSize?: number;
   /** Largest packet accepted on the internal links (gateway ↔ worker, Register), in bytes. Default `10_485_760`. */
   innerMaxPackageSize?: number;
+  /** Serve Prometheus metrics of this process's tiers over HTTP (off by default). */
+  metrics?: MetricsOptions;
   /** Register the module globally (default `true`), so GatewayService can be injected anywhere. */
   global?: boolean;
 }

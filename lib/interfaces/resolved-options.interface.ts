@@ -44,11 +44,17 @@ export interface ResolvedGatewayWorkerOptions {
     webSocketPingIsActivity: boolean;
     /** Milliseconds. */
     webSocketConnectTimeout: number;
+    workerWaitWindow: number;
+    workerWaitBufferSize: number;
+    workerWaitPolicy: 'close' | 'drop';
   } | null;
   businessWorker: {
     name: string;
     processIndex: number;
     count: number;
     sendToGatewayBufferSize: number;
+    lanIp: string | null;
+    noGatewayWarning: number;
   };
+  metrics: { port: number; host: string; path: string } | null;
 }

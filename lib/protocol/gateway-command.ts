@@ -33,13 +33,6 @@ export const GatewayCommand = {
   GET_SESSION_BY_CLIENT_ID: 203,
   SET_SESSION: 204,
   ON_WEBSOCKET_CONNECT: 205,
-  // TypeScript extensions (unused numbers in PHP; a PHP gateway logs and ignores them):
-  /** C→G: status of the gateway and of the workers connected to it (reply: JSON in a PHP string). */
-  STATUS: 50,
-  /** W→G: a worker's own status (JSON body), pushed every second for `STATUS`. */
-  WORKER_STATS: 51,
-  /** W→G: the worker stops taking new events; the gateway holds its clients' events until it is gone. */
-  WORKER_DRAIN: 52,
 } as const;
 
 /** A GatewayProtocol command number. */
@@ -57,7 +50,6 @@ export const QUERY_COMMANDS: ReadonlySet<number> = new Set([
   GatewayCommand.GET_GROUP_ID_LIST,
   GatewayCommand.BATCH_GET_CLIENT_COUNT_BY_GROUP,
   GatewayCommand.GET_SESSION_BY_CLIENT_ID,
-  GatewayCommand.STATUS,
 ]);
 
 /** Flag bit: the body is a plain byte string (otherwise PHP serialize output). */

@@ -1,0 +1,115 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GatewayServer, GatewayWorkerMetrics } from '../lib/index.js';
+import { boot, CapturingLogger } from './support/cluster.js';
+import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
+import { testProviders } from './support/test-events.js';
+
+/** Register + one gateway (text) with the given gateway options; workers are started by the tests. */
+async function gatewayOnly(logger: CapturingLogger, gateway: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const registerAddress = `127.0.0.1:${await freePort()}`;
+  const common = { registerAddress, ...extra };
+  const register = await boot({ ...common, register: { listen: registerAddress } }, 'register', logger);
+  const gw = await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0, ...gateway } }, 'gateway', logger);
+  return { registerAddress, common, apps: [register, gw], gateway: gw.get(GatewayServer) };
+}
+
+describe('operations: waiting for workers, metrics, diagnostics', () => {
+  const apps: INestMicroservice[] = [];
+  const clients: TextClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const app of apps.splice(0).reverse()) await app.close();
+  });
+
+  it('holds a client\'s events while no worker is connected and delivers them in order when one comes', async () => {
+    const logger = new CapturingLogger();
+    const g = await gatewayOnly(logger);
+    apps.push(...g.apps);
+    const client = await TextClient.connect(g.gateway.publicPorts[0]!);
+    clients.push(client);
+    for (let i = 0; i < 5; i++) client.send(`echo ${i}`);
+    await sleep(300);
+    expect(client.closed).toBe(false);
+    expect(client.messages).toEqual([]);
+    expect(g.gateway.waiting.clients).toBe(1);
+    apps.push(await boot({ ...g.common, businessWorker: { name: 'Late' } }, 'business-worker', logger, testProviders));
+    expect(await client.next(5000)).toMatch(/^Hello [0-9a-f]{20}$/);
+    for (let i = 0; i < 5; i++) expect(await client.next()).toBe(String(i));
+    expect(g.gateway.waiting).toMatchObject({ clients: 0, delivered: 6 });
+  });
+
+  it("closes a client whose events waited longer than workerWaitWindow (policy 'close'), logging it", async () => {
+    const logger = new CapturingLogger();
+    const g = await gatewayOnly(logger, { workerWaitWindow: 300 });
+    apps.push(...g.apps);
+    const client = await TextClient.connect(g.gateway.publicPorts[0]!);
+    clients.push(client);
+    const t0 = Date.now();
+    await client.waitClosed(3000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(logger.find('warn', 'no worker took its events within 300 ms; 1 waiting event(s) dropped and the client closed')).toHaveLength(1);
+  });
+
+  it("drops the waiting events but keeps the client with policy 'drop'; workerWaitWindow 0 closes at once as in PHP", async () => {
+    const logger = new CapturingLogger();
+    const g = await gatewayOnly(logger, { workerWaitWindow: 300, workerWaitPolicy: 'drop' });
+    apps.push(...g.apps);
+    const client = await TextClient.connect(g.gateway.publicPorts[0]!);
+    clients.push(client);
+    client.send('echo lost');
+    await waitFor(() => logger.find('warn', "2 waiting event(s) dropped (workerWaitPolicy 'drop')").length === 1, 'the drop to be logged', 3000);
+    expect(client.closed).toBe(false);
+    expect(g.gateway.waiting.expired).toBe(2);
+
+    const php = await gatewayOnly(logger, { workerWaitWindow: 0 });
+    apps.push(...php.apps);
+    const c2 = await TextClient.connect(php.gateway.publicPorts[0]!);
+    clients.push(c2);
+    await c2.waitClosed(1000);
+  });
+
+  it('bounds the events a client may have waiting (workerWaitBufferSize)', async () => {
+    const logger = new CapturingLogger();
+    const g = await gatewayOnly(logger, { workerWaitBufferSize: 1000 });
+    apps.push(...g.apps);
+    const client = await TextClient.connect(g.gateway.publicPorts[0]!);
+    clients.push(client);
+    for (let i = 0; i < 20; i++) client.send('x'.repeat(100));
+    await client.waitClosed(2000);
+    expect(logger.find('warn', 'its buffer of waiting events is full').length).toBe(1);
+    expect(g.gateway.waiting.bytes).toBe(0);
+  });
+
+  it('serves Prometheus metrics on an opt-in port: connections, messages, events and their duration', async () => {
+    const logger = new CapturingLogger();
+    const g = await gatewayOnly(logger, {}, { metrics: { port: 0, host: '127.0.0.1' } });
+    apps.push(...g.apps);
+    const worker = await boot({ ...g.common, metrics: { port: 0, host: '127.0.0.1' }, businessWorker: { name: 'M' } }, 'business-worker', logger, testProviders);
+    apps.push(worker);
+    const { client } = await greeted(() => TextClient.connect(g.gateway.publicPorts[0]!));
+    clients.push(client);
+    client.send('echo one');
+    client.send('echo two');
+    expect(await client.next()).toBe('one');
+    expect(await client.next()).toBe('two');
+    const gatewayMetrics = await (await fetch(`http://127.0.0.1:${g.apps[1]!.get(GatewayWorkerMetrics).port}/metrics`)).text();
+    expect(gatewayMetrics).toContain('gateway_worker_connections{tier="gateway"} 1');
+    expect(gatewayMetrics).toContain('gateway_worker_messages_in_total{tier="gateway"} 2');
+    expect(gatewayMetrics).toContain('gateway_worker_messages_out_total{tier="gateway"} 3');
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${worker.get(GatewayWorkerMetrics).port}/metrics`)).text();
+    expect(workerMetrics).toContain('gateway_worker_events_handled_total{tier="business-worker"} 3');
+    expect(workerMetrics).toContain('gateway_worker_event_duration_seconds_count{event="message"} 2');
+    expect(workerMetrics).toContain('gateway_worker_connections{tier="business-worker"} 1');
+    expect((await fetch(`http://127.0.0.1:${worker.get(GatewayWorkerMetrics).port}/other`)).status).toBe(404);
+  });
+
+  it('warns when a worker has found no gateway after a while, saying what the Register reported', async () => {
+    const logger = new CapturingLogger();
+    const registerAddress = `127.0.0.1:${await freePort()}`;
+    apps.push(await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger));
+    apps.push(await boot({ registerAddress, businessWorker: { name: 'Lonely', noGatewayWarning: 200 } }, 'business-worker', logger, testProviders));
+    await waitFor(() => logger.find('warn', 'BusinessWorker Lonely:0 has found no gateway after').length > 0, 'the warning', 3000);
+    expect(logger.find('warn', 'has found no gateway')[0]).toContain(`no Register (${registerAddress}) has announced a gateway`);
+  });
+});
