@@ -147,6 +147,16 @@ describe('a cluster of two gateways (127.0.0.1, 127.0.0.2) and two workers', () 
     expect(await client.next()).toBe('11');
   });
 
+  it('lets a handler add to a session that was set to {} (stored as PHP\'s empty array a:0:{})', async () => {
+    const svc = cluster.service(0);
+    await svc.setSession(id(3), {});
+    await sleep(50);
+    c(3).send('mark yes');
+    expect(await c(3).next()).toBe('marked');
+    await sleep(50);
+    expect(await svc.getSession(id(3))).toEqual({ marked: 'yes' });
+  });
+
   it('answers 1,000 messages to an async handler with random delays in order', async () => {
     const client = c(1);
     for (let i = 0; i < 1000; i++) client.send(`seq ${i}`);

@@ -150,25 +150,3 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
     }
   }
 }
-
-/** Kills every child process on any way out of the harness: normal exit, Ctrl-C, SIGTERM, a crash. */
-export function installCleanup(): void {
-  process.on('exit', () => Child.killAll());
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      console.error(`\n[bench] ${sig}: stopping every bench process`);
-      Child.killAll();
-      process.exit(130);
-    });
-  }
-  process.on('uncaughtException', (err) => {
-    console.error('[bench] uncaught error:', err);
-    Child.killAll();
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (err) => {
-    console.error('[bench] unhandled rejection:', err);
-    Child.killAll();
-    process.exit(1);
-  });
-}

@@ -2,6 +2,7 @@ import { GatewayCommand } from '../protocol/gateway-command.js';
 import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import type { GatewayPacket } from '../protocol/gateway-packet.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
+import { PhpOpaque } from '../protocol/php-value.js';
 import { long2ip } from '../utils/ip.util.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import type { GatewayListenerInfo } from '../gateway/extension-protocol.js';
@@ -155,12 +156,17 @@ export class GatewayEventContext {
   }
 }
 
-/** Session bytes → plain object; an undecodable or non-array session reads as `{}`. */
+/**
+ * Session bytes → plain object. An undecodable or non-array session reads as `{}`; a PHP list
+ * (including the empty array `a:0:{}`, which plain decoding gives as `[]`) becomes an object keyed
+ * by index, so handlers can always add keys to it.
+ */
 export function decodeSession(bytes: Buffer): GatewaySession {
   if (bytes.length === 0) return {};
   try {
     const value = phpUnserialize(bytes);
-    return value !== null && typeof value === 'object' && !Buffer.isBuffer(value) ? (value as GatewaySession) : {};
+    if (Array.isArray(value)) return { ...value };
+    return value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof PhpOpaque) ? (value as GatewaySession) : {};
   } catch {
     return {};
   }

@@ -115,6 +115,9 @@ export class TestEvents {
       case 'inc':
         session.n++;
         return void (await reply(String(session.n)));
+      case 'mark':
+        session.marked = cmd.rest;
+        return void (await reply('marked'));
       case 'session':
         return void (await reply(JSON.stringify(session)));
       case 'update':
