@@ -20,7 +20,7 @@ export const wrongSecretKey = (tier: string, peer: string, what: string) =>
 export const unauthorizedPacket = (peer: string, cmd: number) =>
   `Gateway: unauthorized packet (cmd ${cmd}) from ${peer} before CMD_WORKER_CONNECT/CMD_GATEWAY_CLIENT_CONNECT; connection closed.`;
 export const unknownCommand = (peer: string, cmd: number) =>
-  `Gateway: unknown command ${cmd} from ${peer}; ignored.`;
+  `Gateway: unknown command ${cmd} from ${peer}; connection closed (the peer does not speak this GatewayProtocol).`;
 export const protocolErrorFrom = (tier: string, peer: string, reason: string) => `${tier}: ${peer}: ${reason}`;
 export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
@@ -77,3 +77,11 @@ export const workerWaitExceeded = (clientId: string, reason: string, events: num
   `Gateway: client ${clientId}: ${reason}; ${events} waiting event(s) dropped${policy === 'close' ? ' and the client closed' : ''} (workerWaitPolicy '${policy}'). Start more business workers, or raise workerWaitWindow/workerWaitBufferSize.`;
 export const noGatewayFound = (worker: string, seconds: number, known: string[], registers: string[]) =>
   `BusinessWorker ${worker} has found no gateway after ${seconds} s: ${known.length ? `the Register lists ${known.join(', ')} but none accepted this worker (secret key? firewall? lanIp?)` : `no Register (${registers.join(', ')}) has announced a gateway`}. Check registerAddress and secretKey on every tier.`;
+export const slowClientClosed = (clientId: string, limit: number) =>
+  `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes); closed (slowClientPolicy 'close'). Raise sendToClientBufferSize or use slowClientPolicy 'drop' to keep such clients.`;
+export const stalledFrame = (who: string, ms: number) =>
+  `Gateway: ${who} left a frame half-sent for more than ${ms} ms; closed (stalledFrameTimeout).`;
+export const tooManyConnections = (ip: string, limit: number) =>
+  `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused.`;
+export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
+  `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;

@@ -173,6 +173,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     if (isPort(startPort) && !isPort(startPort + processIndex)) {
       problems.push(`gateway.startPort + processIndex (${startPort + processIndex}) is beyond 65535`);
     }
+    if (g.slowClientPolicy !== undefined && g.slowClientPolicy !== 'close' && g.slowClientPolicy !== 'drop') {
+      problems.push(`gateway.slowClientPolicy must be 'drop' or 'close'`);
+    }
     if (g.workerWaitPolicy !== undefined && g.workerWaitPolicy !== 'close' && g.workerWaitPolicy !== 'drop') {
       problems.push(`gateway.workerWaitPolicy must be 'close' or 'drop'`);
     }
@@ -195,6 +198,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
       workerWaitWindow: nonNegative('gateway.workerWaitWindow', g.workerWaitWindow, 10_000),
       workerWaitBufferSize: positive('gateway.workerWaitBufferSize', g.workerWaitBufferSize, DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE),
       workerWaitPolicy: g.workerWaitPolicy ?? 'close',
+      slowClientPolicy: g.slowClientPolicy ?? 'drop',
+      stalledFrameTimeout: nonNegative('gateway.stalledFrameTimeout', g.stalledFrameTimeout, 30_000),
+      maxConnectionsPerIp: nonNegative('gateway.maxConnectionsPerIp', g.maxConnectionsPerIp, 0),
     };
   }
 
@@ -206,6 +212,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     sendToGatewayBufferSize: positive('businessWorker.sendToGatewayBufferSize', w.sendToGatewayBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
     lanIp: w.lanIp ?? null,
     noGatewayWarning: positive('businessWorker.noGatewayWarning', w.noGatewayWarning, 10_000),
+    eventTimeout: nonNegative('businessWorker.eventTimeout', w.eventTimeout, 30_000),
   };
   if (businessWorker.lanIp !== null && !isIPv4(businessWorker.lanIp)) problems.push(`businessWorker.lanIp "${businessWorker.lanIp}" must be an IPv4 literal`);
   let metrics: ResolvedGatewayWorkerOptions['metrics'] = null;

@@ -120,13 +120,20 @@ describe('secret keys, hostile peers and malformed input', () => {
     expect(await client.client.next()).toBe('still here');
   });
 
-  it('logs and ignores unknown commands and undecodable bodies without dropping the link', async () => {
+  it('closes a link that sends an unknown command, logging the peer', async () => {
+    const peer = await rawPeer(innerPort);
+    const port = peer.socket.localPort;
+    peer.socket.write(Buffer.concat([auth('right-key'), encodeGatewayPacket({ cmd: 99, flag: FLAG_BODY_IS_SCALAR })]));
+    await waitFor(peer.closed, 'the gateway to close the link');
+    expect(logger.find('warn', `unknown command 99 from 127.0.0.1:${port}; connection closed`)).toHaveLength(1);
+  });
+
+  it('logs and drops undecodable bodies and invalid JSON without dropping the link', async () => {
     const peer = await rawPeer(innerPort);
     const connectionId = parseInt(client.id.slice(12), 16);
     peer.socket.write(
       Buffer.concat([
         auth('right-key'),
-        encodeGatewayPacket({ cmd: 99, flag: FLAG_BODY_IS_SCALAR }),
         // Flag 0 with a body that is not PHP serialize output: PHP's gateway process dies on this.
         encodeGatewayPacket({ cmd: GatewayCommand.SEND_TO_ONE, connectionId, flag: 0, body: Buffer.from('not serialized') }),
         encodeGatewayPacket({ cmd: GatewayCommand.SEND_TO_UID, flag: FLAG_BODY_IS_SCALAR, extData: Buffer.from('{not json'), body: Buffer.from('x') }),
@@ -136,7 +143,6 @@ describe('secret keys, hostile peers and malformed input', () => {
     await waitFor(() => peer.received().length >= 8, 'the query reply after the bad packets');
     expect(peer.received().toString('hex')).toBe('00000004693a313b');
     expect(peer.closed()).toBe(false);
-    expect(logger.find('warn', 'unknown command 99').length).toBe(1);
     expect(logger.find('warn', 'carries a serialized body that is not a string').length).toBe(1);
     expect(logger.find('warn', 'cmd 14').join()).toContain('invalid JSON in ext_data');
     expect(client.client.drain()).toEqual([]);

@@ -155,6 +155,14 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
   }
 }
 
+/**
+ * The connection kind and port a client uses for an arm's websocket endpoint: socket.io clients
+ * for B1, plain websockets for the others.
+ */
+export function wsEndpoint(arm: ServerArm): { kind: 'ws' | 'sio'; port: number } {
+  return arm.name === 'B1' ? { kind: 'sio', port: arm.ports.sio! } : { kind: 'ws', port: arm.ports.ws! };
+}
+
 /** Resolves once the server reports `clients` connections (and as many bound uids when `uids`). */
 export async function waitForServer(arm: ServerArm, clients: number, uids = false, ms = 60_000): Promise<void> {
   let last: ServerStats | null = null;

@@ -1,9 +1,10 @@
-import { waitForServer } from '../harness/arms.js';
+import { waitForServer, wsEndpoint } from '../harness/arms.js';
 import { alternate, withArm, type Scenario } from './scenario.js';
 
 /** Connections opened and closed first, so the measured ones meet a warm server. */
 const WARMUP = 500;
-const ARMS = ['ours', 'B0'] as const;
+/** B1 (socket.io) is measured for reference; the target is against B0. */
+const ARMS = ['ours', 'B0', 'B1'] as const;
 
 /**
  * S2, connect rate: N websocket clients connect, `connectConcurrency` handshakes in flight per
@@ -17,7 +18,7 @@ export const s2: Scenario = {
     const n = ctx.cfg.connectClients;
     const table = await alternate(ctx, 'S2', ARMS, (armName, run) =>
       withArm(ctx, `S2-${armName}-r${run + 1}`, armName, { hello: true }, ctx.cfg.clientProcs, async (arm, clients) => {
-        const spec = { kind: 'ws' as const, port: arm.ports.ws!, concurrency: ctx.cfg.connectConcurrency, hello: true };
+        const spec = { ...wsEndpoint(arm), concurrency: ctx.cfg.connectConcurrency, hello: true };
         await clients.open({ ...spec, count: WARMUP });
         await waitForServer(arm, WARMUP);
         await clients.all('closeAll');
@@ -32,8 +33,8 @@ export const s2: Scenario = {
     );
     const r = ctx.results;
     for (const arm of ARMS) {
-      r.measure('S2', `connections/s to Hello, ${n} ws`, 'conn/s', arm, table.series(arm, 'rate'));
-      r.measure('S2', 'connect → Hello p99', 'ms', arm, table.series(arm, 'p99'));
+      r.measure('S2', `connections/s to Hello, ${n} ws`, 'conn/s', arm === 'B1' ? 'B1 socket.io' : arm, table.series(arm, 'rate'));
+      r.measure('S2', 'connect → Hello p99', 'ms', arm === 'B1' ? 'B1 socket.io' : arm, table.series(arm, 'p99'));
     }
     r.ratioTarget('S2', 'ours / B0, connections/s to Hello', table.series('ours', 'rate'), table.series('B0', 'rate'), '>=', 0.7);
   },

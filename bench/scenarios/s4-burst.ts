@@ -1,8 +1,9 @@
-import { waitForServer, type ServerArm } from '../harness/arms.js';
+import { waitForServer, wsEndpoint, type ServerArm } from '../harness/arms.js';
 import type { ClientPool } from '../harness/client-pool.js';
 import { alternate, withArm, type Scenario } from './scenario.js';
 
-const ARMS = ['ours', 'B0', 'B0c'] as const;
+/** B1 (socket.io, `io.emit`) is measured for reference; the targets are against B0 and B0c. */
+const ARMS = ['ours', 'B0', 'B0c', 'B1'] as const;
 type Mode = 'burst' | 'single';
 
 /**
@@ -43,7 +44,7 @@ export const s4: Scenario = {
         const values: Record<string, number> = {};
         let connected = 0;
         for (const n of [...receivers].sort((a, b) => a - b)) {
-          await clients.open({ kind: 'ws', port: arm.ports.ws!, count: n - connected, concurrency: 50 });
+          await clients.open({ ...wsEndpoint(arm), count: n - connected, concurrency: 50 });
           connected = n;
           await waitForServer(arm, n);
           for (const mode of modes) {
@@ -68,8 +69,9 @@ export const s4: Scenario = {
       for (const mode of modes) {
         const what = `${n} receivers, ${mode === 'burst' ? `${burst} per chunk` : 'one per tick'}`;
         for (const arm of ARMS) {
-          r.measure('S4', `deliveries per server CPU-second, ${what}`, 'msg/s', arm, table.series(arm, `${mode}${n}cpu`));
-          r.measure('S4', `deliveries/s wall, ${what}`, 'msg/s', arm, table.series(arm, `${mode}${n}wall`));
+          const label = arm === 'B1' ? 'B1 socket.io' : arm;
+          r.measure('S4', `deliveries per server CPU-second, ${what}`, 'msg/s', label, table.series(arm, `${mode}${n}cpu`));
+          r.measure('S4', `deliveries/s wall, ${what}`, 'msg/s', label, table.series(arm, `${mode}${n}wall`));
         }
       }
     }

@@ -5,7 +5,7 @@ import { ENV_GENERATION } from '../cli/cli.constants.js';
 import { GATEWAY_WORKER_OPTIONS, RECONNECT_DELAY } from '../gateway-worker.constants.js';
 import type { ProcessStats } from '../metrics/process-stats.interface.js';
 import { RateMeter } from '../metrics/rate-meter.js';
-import { guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
+import { eventTimedOut, guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
 import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../gateway/extension-protocol.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
@@ -68,7 +68,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private startedAt = 0;
   private readonly requests = new RateMeter();
   /** Running totals, read by `status` and the Prometheus metrics. */
-  readonly counters = { eventsIn: 0, eventsHandled: 0, commandsOut: 0, sendFailures: 0 };
+  readonly counters = { eventsIn: 0, eventsHandled: 0, commandsOut: 0, sendFailures: 0, eventTimeouts: 0 };
   /** Set by the metrics module: observes each handler's duration. */
   observeEventDuration: ((event: string, seconds: number) => void) | null = null;
 
@@ -330,8 +330,10 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     this.requests.total++;
     const started = this.observeEventDuration ? performance.now() : 0;
     let refusal: WebSocketVerdict | null = null;
-    await gatewayEventStorage.run(ctx, async () => {
+    let current = '';
+    const handled = gatewayEventStorage.run(ctx, async () => {
       for (const handler of this.registry.get(ctx.event)) {
+        current = handler.name;
         try {
           await handler.call(payload, ctx);
         } catch (err) {
@@ -348,6 +350,17 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
         }
       }
     });
+    const timeout = this.options.businessWorker.eventTimeout;
+    if (timeout > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([handled.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout)))]);
+      clearTimeout(timer);
+      if (timedOut) {
+        // The handler cannot be cancelled; the client's queue moves on (what it did so far is written back).
+        this.counters.eventTimeouts++;
+        this.logger.warn(eventTimedOut(current, clientId, timeout));
+      }
+    } else await handled;
     if (this.observeEventDuration) this.observeEventDuration(ctx.event, (performance.now() - started) / 1000);
     if (ctx.event === 'websocketConnect') return this.answerHandshake(ctx, refusal);
     if (!isClose) this.writeBack(ctx);

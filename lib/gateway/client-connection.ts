@@ -4,6 +4,13 @@ import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
 import type { GatewayCounters } from './gateway-counters.js';
 
+/** What a client connection reports to its gateway. */
+export interface ClientOwner {
+  readonly counters: GatewayCounters;
+  /** The client's send buffer is full (applies `slowClientPolicy`). */
+  slowClient(client: ClientConnection): void;
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -43,9 +50,12 @@ export class ClientConnection {
     readonly bufferLimit: number,
     /** The websocket, for websocket clients (control frames, close handshake). */
     public ws: WebSocket | null = null,
-    /** The gateway's totals (shared by all its clients). */
-    private readonly counters: GatewayCounters | null = null,
+    /** The gateway (shared by all its clients): totals and the slow-client policy. */
+    private readonly owner: ClientOwner | null = null,
   ) {}
+
+  /** When the client's decoder started holding a half-received frame (0: it holds none). */
+  partialSince = 0;
 
   /**
    * Writes already-framed bytes, coalesced with everything else written to this client in the
@@ -58,10 +68,13 @@ export class ClientConnection {
     if (this.held !== null) return this.hold(frame);
     if (socket.writableLength >= this.bufferLimit) {
       this.dropped++;
-      if (this.counters) this.counters.sendFailures++;
+      if (this.owner) {
+        this.owner.counters.sendFailures++;
+        this.owner.slowClient(this);
+      }
       return false;
     }
-    if (this.counters) this.counters.messagesOut++;
+    if (this.owner) this.owner.counters.messagesOut++;
     corkForThisTurn(socket);
     if (Buffer.isBuffer(frame)) socket.write(frame);
     else for (const part of frame) socket.write(part);

@@ -9,6 +9,8 @@ export interface ClientEdgeHost {
   readonly logger: Logger;
   /** True once the gateway is stopping: new connections are refused. */
   readonly closing: boolean;
+  /** False when the socket must be refused (`maxConnectionsPerIp`); counted until the client closes. */
+  admit(socket: Socket): boolean;
   /** A new client for an accepted socket (not yet in the tables). */
   newClient(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection;
   /** The worker this client is bound to (binding it first); null when no worker is connected. */

@@ -161,7 +161,7 @@ export class GatewayCommandHandler {
         return true;
       default:
         logger.warn(unknownCommand(conn.name, cmd));
-        return true;
+        return false;
     }
   }
 

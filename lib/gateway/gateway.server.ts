@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
+import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, slowClientClosed, stalledFrame, tooManyConnections, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
@@ -15,7 +15,7 @@ import { decodeGatewayPacket, encodeGatewayPacket, writeHeader } from '../protoc
 import { gatewayConnectLine } from '../protocol/register-message.js';
 import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
-import { ClientConnection } from './client-connection.js';
+import { ClientConnection, type ClientOwner } from './client-connection.js';
 import type { ClientEdgeHost } from './client-edge.host.js';
 import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type GatewayStatusReply, type WebSocketVerdict } from './extension-protocol.js';
 import { GatewayCounters } from './gateway-counters.js';
@@ -69,7 +69,7 @@ export type GatewayServerEvents = {
  * ```
  */
 @Injectable()
-export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy, GatewayCommandHost, ClientEdgeHost {
+export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy, GatewayCommandHost, ClientEdgeHost, ClientOwner {
   override readonly logger: Logger;
   readonly tables = new GatewayTables();
   readonly secretKey: string;
@@ -79,6 +79,9 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   private waitRoom: WorkerWaitRoom | null = null;
   private waitTimer: NodeJS.Timeout | null = null;
   private readonly requests = new RateMeter();
+  /** Connections per remote address, when `maxConnectionsPerIp` is set. */
+  private readonly perIp = new Map<string, number>();
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly router: WorkerRouter;
   private readonly commands: GatewayCommandHandler;
   private readonly emitter = new EventEmitter();
@@ -224,6 +227,11 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }
     this.heartbeat = new Heartbeat(g, this.tables.clients, (client) => this.destroy(client));
     this.heartbeat.start();
+    if (g.stalledFrameTimeout > 0) {
+      // One sweep per process for half-sent frames of clients and internal links.
+      this.stallTimer = setInterval(() => this.closeStalled(g.stalledFrameTimeout), Math.min(1000, g.stalledFrameTimeout));
+      this.stallTimer.unref();
+    }
     if (g.workerWaitWindow > 0) {
       this.waitRoom = new WorkerWaitRoom(g.workerWaitWindow, g.workerWaitBufferSize);
       // One sweep per process, not a timer per waiting client.
@@ -265,6 +273,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     this.closingValue = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.waitTimer) clearInterval(this.waitTimer);
+    if (this.stallTimer) clearInterval(this.stallTimer);
     this.requests.stop();
     this.heartbeat?.stop();
     this.pending?.clear();
@@ -314,6 +323,54 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }));
   }
 
+  /** @internal `maxConnectionsPerIp`: false refuses the socket; an admitted one is counted until it closes. */
+  admit(socket: Socket): boolean {
+    const limit = this.options.gateway!.maxConnectionsPerIp;
+    if (limit === 0) return true;
+    const ip = socket.remoteAddress ?? '';
+    const n = this.perIp.get(ip) ?? 0;
+    if (n >= limit) {
+      if (n === limit) this.logger.warn(tooManyConnections(ip, limit));
+      this.perIp.set(ip, limit + 1); // log once per burst
+      return false;
+    }
+    this.perIp.set(ip, n + 1);
+    socket.once('close', () => {
+      const left = Math.min(this.perIp.get(ip) ?? 1, limit) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    });
+    return true;
+  }
+
+  /** @internal a client's send buffer is full: `slowClientPolicy`. */
+  slowClient(client: ClientConnection): void {
+    if (this.options.gateway!.slowClientPolicy !== 'close' || client.closed) return;
+    this.logger.warn(slowClientClosed(this.clientIdOf(client), this.options.gateway!.sendToClientBufferSize));
+    if (client.ws) {
+      client.ws.close(1008, 'send buffer full: the client reads too slowly');
+      // A client too slow to read is too slow to finish the close handshake.
+      setTimeout(() => client.socket.destroy(), 1000).unref();
+    } else client.socket.destroy();
+  }
+
+  /** Closes clients and internal links that left a frame half-sent longer than `timeout`. */
+  private closeStalled(timeout: number): void {
+    const deadline = Date.now() - timeout;
+    for (const c of this.tables.clients.values()) {
+      if (c.partialSince !== 0 && c.partialSince < deadline) {
+        this.logger.warn(stalledFrame(`client ${this.clientIdOf(c)} (${c.socket.remoteAddress})`, timeout));
+        this.destroy(c);
+      }
+    }
+    for (const conn of this.innerConnections) {
+      if (conn.partialSince !== 0 && conn.partialSince < deadline) {
+        this.logger.warn(stalledFrame(`internal link ${conn.name}`, timeout));
+        conn.socket.destroy();
+      }
+    }
+  }
+
   /** @internal a new client for an accepted socket (listeners). */
   newClient(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection {
     socket.setNoDelay(true);
@@ -326,7 +383,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       socket.localPort ?? 0,
       this.options.gateway!.sendToClientBufferSize,
       null,
-      this.counters,
+      this,
     );
   }
 
@@ -505,6 +562,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
           if (cmd === GatewayCommand.WORKER_CONNECT) this.readWorkerFeatures(conn, packet);
           if (!this.commands.handle(conn, packet)) socket.destroy();
         });
+        conn.partialSince = conn.reader.bufferedBytes === 0 ? 0 : conn.partialSince || Date.now();
       } catch (err) {
         this.logger.warn(`Internal link ${conn.name}: ${(err as Error).message}`);
         socket.destroy();

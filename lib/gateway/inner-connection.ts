@@ -14,6 +14,8 @@ export class InnerConnection {
   workerKey: string | null = null;
   /** The worker's last status report (WORKER_STATS), for `gateway-worker status`. */
   stats: ProcessStats | null = null;
+  /** When the link started holding a half-received packet (0: none). */
+  partialSince = 0;
   /** The worker announced it is stopping (WORKER_DRAIN). */
   draining = false;
   /** Packets dropped because this link's send buffer was full. */

@@ -15,13 +15,15 @@ const noop = () => undefined;
 export function createStreamListener(host: ClientEdgeHost, l: ListenAddress, maxPackageSize: number, tls: TlsOptions | null): NetServer | TlsServer {
   const protocol: StreamClientProtocol = l.protocol === 'text' ? TextProtocol : l.protocol === 'frame' ? FrameProtocol : RawTcpProtocol;
   const onSocket = (socket: Socket) => {
-    if (host.closing) return void socket.destroy();
+    if (host.closing || !host.admit(socket)) return void socket.destroy();
     const client = host.newClient(socket, protocol.name, ip2long(socket.remoteAddress), socket.remotePort ?? 0);
     const decode = protocol.createDecoder(maxPackageSize);
     const onMessage = (message: Buffer) => host.clientMessage(client, message);
     socket.on('data', (chunk: Buffer) => {
       try {
         decode(chunk, onMessage);
+        // Noted for the gateway's stalled-frame sweep (no timer per connection).
+        client.partialSince = decode.pending === 0 ? 0 : client.partialSince || Date.now();
       } catch (err) {
         host.logger.warn(`${host.clientIdOf(client)} (${socket.remoteAddress}): ${(err as Error).message}`);
         // Text framing closes gracefully on oversize (workerman); others cut at once.

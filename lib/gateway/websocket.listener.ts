@@ -84,7 +84,7 @@ export function createWebSocketListener(host: ClientEdgeHost, l: ListenAddress, 
   if (o.tls) server.on('tlsClientError', noop);
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (host.closing) return void socket.destroy();
+    if (host.closing || !host.admit(socket)) return void socket.destroy();
     socket.on('error', noop);
     const invalid = invalidUpgrade(req);
     if (invalid) return refuseUpgrade(socket, invalid.status, invalid.message, invalid.headers);

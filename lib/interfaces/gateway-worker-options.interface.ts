@@ -85,6 +85,16 @@ export interface GatewayOptions {
    * (default; GatewayWorker's behaviour), or `'drop'` its waiting events, counted and logged.
    */
   workerWaitPolicy?: 'close' | 'drop';
+  /**
+   * A client whose send buffer is full (`sendToClientBufferSize`): `'drop'` the messages to it,
+   * counted (default; GatewayWorker's behaviour), or `'close'` it — websocket clients get close
+   * code 1008 with the reason.
+   */
+  slowClientPolicy?: 'drop' | 'close';
+  /** A client or internal link that leaves a frame half-sent this long (ms) is closed. Default `30000`; `0` = never. */
+  stalledFrameTimeout?: number;
+  /** Most connections from one remote address (`0` = no limit, the default). */
+  maxConnectionsPerIp?: number;
 }
 
 /** PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs. */
@@ -124,6 +134,11 @@ export interface BusinessWorkerOptions {
   lanIp?: string;
   /** After how long without any gateway the worker warns (ms). Default `10000`. */
   noGatewayWarning?: number;
+  /**
+   * A handler that has not settled after this long (ms) is logged and no longer waited for, so the
+   * client's next events run (the handler itself cannot be cancelled). Default `30000`; `0` = wait forever.
+   */
+  eventTimeout?: number;
 }
 
 /** The opt-in Prometheus endpoint (`metrics` option). */

@@ -47,6 +47,9 @@ export interface ResolvedGatewayWorkerOptions {
     workerWaitWindow: number;
     workerWaitBufferSize: number;
     workerWaitPolicy: 'close' | 'drop';
+    slowClientPolicy: 'drop' | 'close';
+    stalledFrameTimeout: number;
+    maxConnectionsPerIp: number;
   } | null;
   businessWorker: {
     name: string;
@@ -55,6 +58,7 @@ export interface ResolvedGatewayWorkerOptions {
     sendToGatewayBufferSize: number;
     lanIp: string | null;
     noGatewayWarning: number;
+    eventTimeout: number;
   };
   metrics: { port: number; host: string; path: string } | null;
 }

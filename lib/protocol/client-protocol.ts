@@ -12,7 +12,19 @@ export interface StreamClientProtocol {
   /** Frames one outgoing message. */
   encode(message: Buffer): Buffer | Buffer[];
   /** A decoder for one connection: feeds chunks, emits whole messages, throws GatewayProtocolError. */
-  createDecoder(maxPackageSize: number): (chunk: Buffer, onMessage: (message: Buffer) => void) => void;
+  createDecoder(maxPackageSize: number): StreamDecoder;
+}
+
+/** Feeds one chunk, calling `onMessage` per complete message; `pending` is the half-received rest. */
+export interface StreamDecoder {
+  (chunk: Buffer, onMessage: (message: Buffer) => void): void;
+  /** Bytes of a message not yet complete. */
+  readonly pending: number;
+}
+
+/** Wraps a push function and a pending-bytes reader into a {@link StreamDecoder}. */
+function decoder(push: (chunk: Buffer, onMessage: (message: Buffer) => void) => void, pending: () => number): StreamDecoder {
+  return Object.defineProperty(push, 'pending', { get: pending }) as StreamDecoder;
 }
 
 const NL = Buffer.from('\n');
@@ -23,7 +35,7 @@ export const TextProtocol: StreamClientProtocol = {
   encode: (message) => [message, NL],
   createDecoder(maxPackageSize = DEFAULT_MAX_PACKAGE_SIZE) {
     const reader = new LineReader(maxPackageSize);
-    return (chunk, onMessage) => reader.push(chunk, onMessage);
+    return decoder((chunk, onMessage) => reader.push(chunk, onMessage), () => reader.bufferedBytes);
   },
 };
 
@@ -37,7 +49,7 @@ export const FrameProtocol: StreamClientProtocol = {
   },
   createDecoder(maxPackageSize = DEFAULT_MAX_PACKAGE_SIZE) {
     let pending: Buffer | null = null;
-    return (chunk, onMessage) => {
+    return decoder((chunk, onMessage) => {
       let buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       pending = null;
       let offset = 0;
@@ -51,7 +63,7 @@ export const FrameProtocol: StreamClientProtocol = {
         offset += len;
       }
       if (offset < buf.length) pending = Buffer.from(buf.subarray(offset));
-    };
+    }, () => pending?.length ?? 0);
   },
 };
 
@@ -60,6 +72,6 @@ export const RawTcpProtocol: StreamClientProtocol = {
   name: 'tcp',
   encode: (message) => message,
   createDecoder() {
-    return (chunk, onMessage) => onMessage(chunk);
+    return decoder((chunk, onMessage) => onMessage(chunk), () => 0);
   },
 };

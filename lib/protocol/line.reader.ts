@@ -14,6 +14,11 @@ export class LineReader {
 
   constructor(private readonly maxLineSize = DEFAULT_MAX_PACKAGE_SIZE) {}
 
+  /** Bytes held for an unfinished line. */
+  get bufferedBytes(): number {
+    return this.pending?.length ?? 0;
+  }
+
   /**
    * Feeds one chunk and calls `onLine` with each complete line (without its line ending).
    * @throws GatewayProtocolError when the unprocessed buffer reaches `maxLineSize` (workerman's `≥`).

@@ -123,9 +123,9 @@ export class TextClient extends Inbox {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<TextClient> {
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<TextClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host }, () => resolve(new TextClient(s)));
+      const s = connect({ port, host, ...(localAddress && { localAddress }) }, () => resolve(new TextClient(s)));
       s.once('error', reject);
     });
   }
