@@ -85,3 +85,5 @@ export const tooManyConnections = (ip: string, limit: number) =>
   `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused.`;
 export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
+export const eventsLost = (worker: string, n: number) =>
+  `Gateway: BusinessWorker ${worker} disconnected with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;

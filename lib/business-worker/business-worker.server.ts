@@ -241,7 +241,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
    * each handshake for them; without handlers nobody should wait).
    */
   private features(): string[] {
-    const features: string[] = [WorkerFeature.GATEWAY_INFO];
+    const features: string[] = [WorkerFeature.GATEWAY_INFO, WorkerFeature.EVENT_ACKS];
     if (this.registry.get('websocketConnect').length) features.push(WorkerFeature.WEBSOCKET_VERDICT);
     return features;
   }
@@ -318,7 +318,15 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     }
   }
 
-  private async runEvent({ raw }: QueuedEvent): Promise<void> {
+  private async runEvent(item: QueuedEvent): Promise<void> {
+    await this.dispatchEvent(item);
+    // Confirmed after the event's commands and write-back, on the same link: a gateway that got
+    // the confirmation got them too.
+    const link = item.link;
+    if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
+  }
+
+  private async dispatchEvent({ raw }: QueuedEvent): Promise<void> {
     const packet = decodeGatewayPacket(raw);
     const clientId = encodeClientId(packet.localIp, packet.localPort, packet.connectionId);
     const isClose = packet.cmd === GatewayCommand.ON_CLOSE;

@@ -33,6 +33,8 @@ export class GatewayLink {
   readonly socket: Socket;
   /** Packets dropped because the link's send buffer was full. */
   dropped = 0;
+  /** Events from this gateway handled so far (confirmed with EVENTS_HANDLED). */
+  handled = 0;
   private open = false;
   private receivedAny = false;
   private openedAt = 0;

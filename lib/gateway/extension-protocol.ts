@@ -32,6 +32,12 @@ export const ExtensionCommand = {
    * Gateway → worker: the acknowledgement — no event follows it on this link.
    */
   WORKER_DRAIN: 154,
+  /**
+   * Worker → gateway, after each event it handled (after the event's own commands and session
+   * write-back, on the same link): connection_id = how many events from this gateway it has
+   * handled so far. A gateway counts what was sent but never confirmed when a worker dies.
+   */
+  EVENTS_HANDLED: 155,
 } as const;
 
 /** Reply of STATUS. */
@@ -49,6 +55,8 @@ export const WorkerFeature = {
   GATEWAY_INFO: 'gateway_info',
   /** I have `@OnWebSocketConnect` handlers: hold websocket handshakes for my verdict. */
   WEBSOCKET_VERDICT: 'websocket_verdict',
+  /** I confirm each event I have handled ({@link ExtensionCommand.EVENTS_HANDLED}). */
+  EVENT_ACKS: 'event_acks',
 } as const;
 
 /** One public listener, as GATEWAY_INFO describes it. */

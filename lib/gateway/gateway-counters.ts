@@ -11,4 +11,6 @@ export class GatewayCounters {
   sendFailures = 0;
   /** Events forwarded to workers. */
   eventsOut = 0;
+  /** Events a worker received but had not confirmed handling when it disconnected (lost with it). */
+  eventsLost = 0;
 }

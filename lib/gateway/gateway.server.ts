@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, slowClientClosed, stalledFrame, tooManyConnections, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
+import { invalidVerdict, listenFailed, noWorkerConnected, serverNotListening, eventsLost, slowClientClosed, stalledFrame, tooManyConnections, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
@@ -138,6 +138,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       listening: [...g.listen.map((l, i) => `${l.protocol}${l.tls ? '+tls' : ''}://${l.host}:${ports[i]}`), `inner ${this.address}`].join(' '),
       connections: this.tables.clients.size,
       sendFailures: this.counters.sendFailures,
+      lostEvents: this.counters.eventsLost,
       totalRequests: this.requests.total,
       qps: this.requests.perSecond,
       state: this.closingValue ? 'stopping' : 'running',
@@ -478,6 +479,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     body.copy(packet, HEAD_LEN + session.length);
     this.requests.total++;
     this.counters.eventsOut++;
+    worker.eventsSent++;
     if (worker.write(packet)) return true;
     this.counters.sendFailures++;
     if (worker.dropped % 1000 === 1) {
@@ -556,6 +558,10 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
           const cmd = packet[4];
           // The TypeScript extensions (extension-protocol.ts) are handled here; the rest is PHP's.
           if (cmd === ExtensionCommand.WEBSOCKET_VERDICT) return void (this.onVerdict(conn, packet) || socket.destroy());
+          if (cmd === ExtensionCommand.EVENTS_HANDLED) {
+            if (conn.workerKey) conn.eventsAcked = packet.readUInt32BE(17);
+            return;
+          }
           if (cmd === ExtensionCommand.STATUS || cmd === ExtensionCommand.WORKER_STATS || cmd === ExtensionCommand.WORKER_DRAIN) {
             return void (this.onOperations(conn, cmd, packet) || socket.destroy());
           }
@@ -573,6 +579,12 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       this.innerConnections.delete(conn);
       if (conn.workerKey && this.router.remove(conn.workerKey, conn)) {
         this.pending?.failWorker(conn.workerKey);
+        const lost = conn.acksEvents ? conn.eventsSent - conn.eventsAcked : 0;
+        if (lost > 0) {
+          // Never lost silently: counted (status, metrics) and logged.
+          this.counters.eventsLost += lost;
+          this.logger.warn(eventsLost(conn.workerKey, lost));
+        }
         this.logger.log(`BusinessWorker ${conn.workerKey} ${conn.draining ? 'finished draining and left' : 'disconnected'} (${this.router.size} left)`);
         this.emitter.emit('workerClosed', conn.workerKey);
         // Its clients' waiting events go, in order, to the workers that remain.
@@ -607,6 +619,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     conn.webSocketConnectMode = webSocketConnectMode(hello);
     const features = (hello as { features?: unknown } | null)?.features;
     conn.wantsGatewayInfo = Array.isArray(features) && features.includes(WorkerFeature.GATEWAY_INFO);
+    conn.acksEvents = Array.isArray(features) && features.includes(WorkerFeature.EVENT_ACKS);
   }
 
   /** GATEWAY_INFO: the public listeners, so workers can tell handlers each client's protocol. */

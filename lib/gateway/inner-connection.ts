@@ -24,6 +24,11 @@ export class InnerConnection {
   webSocketConnectMode: WebSocketConnectMode = 'event';
   /** The worker asked for GATEWAY_INFO (a TypeScript worker). */
   wantsGatewayInfo = false;
+  /** The worker confirms handled events (EVENTS_HANDLED). */
+  acksEvents = false;
+  /** Events forwarded to this worker, and how many it confirmed handling. */
+  eventsSent = 0;
+  eventsAcked = 0;
   readonly reader: GatewayPacketReader;
   readonly name: string;
 

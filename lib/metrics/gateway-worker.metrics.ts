@@ -78,6 +78,7 @@ export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDes
     totalCounter(r, 'gateway_worker_messages_in_total', 'Messages received: from clients (gateway), events from gateways (business worker)', byTier((c) => c.messagesIn, (c) => c.eventsIn));
     totalCounter(r, 'gateway_worker_messages_out_total', 'Messages sent: deliveries to clients (gateway), commands to gateways (business worker)', byTier((c) => c.messagesOut, (c) => c.commandsOut));
     totalCounter(r, 'gateway_worker_send_failures_total', 'Messages dropped because a send buffer was full or a link was down', byTier((c) => c.sendFailures, (c) => c.sendFailures));
+    totalCounter(r, 'gateway_worker_events_lost_total', 'Events a worker received but never confirmed before it disconnected', byTier((c) => c.eventsLost, () => 0));
     totalCounter(r, 'gateway_worker_events_handled_total', 'Client events handled by business worker handlers', byTier(() => 0, (c) => c.eventsHandled));
     this.eventDuration = new Histogram({
       name: 'gateway_worker_event_duration_seconds',

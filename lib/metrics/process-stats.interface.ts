@@ -18,6 +18,8 @@ export interface ProcessStats {
   connections: number;
   /** Messages dropped because a buffer was full. */
   sendFailures: number;
+  /** Gateways: events workers received but never confirmed before they died (lost with them). */
+  lostEvents?: number;
   /** Events forwarded (gateways) or handled (workers) since start. */
   totalRequests: number;
   /** Requests during the last second. */
