@@ -76,7 +76,7 @@ describe('faults under traffic (separate processes, gateway-worker CLI)', () => 
 
   it('kill -9 of a worker: its clients are rebound and served; every unanswered message is counted as lost', async () => {
     const victim = (await status()).processes.find((p) => p.tier === 'business-worker' && p.index === 0)!;
-    await traffic(2000, async () => process.kill(victim.pid, 'SIGKILL'));
+    await traffic(2000, async () => void process.kill(victim.pid, "SIGKILL"));
     const missing = await settle();
     const lost = (await status()).cluster!.gateways.reduce((n, g) => n + (g.lostEvents ?? 0), 0);
     expect(missing).toBe(lost);
@@ -87,7 +87,7 @@ describe('faults under traffic (separate processes, gateway-worker CLI)', () => 
   it('kill -9 of the Register: traffic goes on over the existing links, and every node registers again', async () => {
     const register = (await status()).processes.find((p) => p.tier === 'register')!;
     const lostBefore = (await status()).cluster!.gateways.reduce((n, g) => n + (g.lostEvents ?? 0), 0);
-    await traffic(2000, async () => process.kill(register.pid, 'SIGKILL'));
+    await traffic(2000, async () => void process.kill(register.pid, "SIGKILL"));
     expect(await settle()).toBe(0);
     await waitFor(async () => {
       const s = await status();
@@ -100,7 +100,7 @@ describe('faults under traffic (separate processes, gateway-worker CLI)', () => 
     const victim = (await status()).processes.find((p) => p.tier === 'gateway' && p.index === 1)!;
     const survivors = clients.filter((c) => c.id.startsWith('7f000001'));
     const cut = clients.filter((c) => c.id.startsWith('7f000002'));
-    await traffic(2000, async () => process.kill(victim.pid, 'SIGKILL'));
+    await traffic(2000, async () => void process.kill(victim.pid, "SIGKILL"));
     await waitFor(() => cut.every((c) => c.client.closed), 'the cut clients to see their connection close', 5000);
     clients.splice(0, clients.length, ...survivors);
     expect(await settle()).toBe(0);

@@ -16,7 +16,7 @@ async function cluster(logger: CapturingLogger, gateway: Record<string, unknown>
   const registerAddress = `127.0.0.1:${await freePort()}`;
   const apps: INestMicroservice[] = [];
   apps.push(await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger));
-  apps.push(await boot({ registerAddress, gateway: { listen: ['text://0.0.0.0:0', 'frame://127.0.0.1:0'], startPort: 0, ...gateway } }, 'gateway', logger));
+  apps.push(await boot({ registerAddress, gateway: { listen: ['text://0.0.0.0:0', 'frame://127.0.0.1:0', 'websocket://127.0.0.1:0'], startPort: 0, ...gateway } }, 'gateway', logger));
   apps.push(await boot({ registerAddress, businessWorker: { name: 'R', ...worker } }, 'business-worker', logger, testProviders));
   const gw = apps[1]!.get(GatewayServer);
   await waitFor(() => gw.workerKeys.length === 1, 'the worker');
@@ -64,7 +64,7 @@ describe('reliability: slow readers, stalled frames, connection limits, hanging 
     await waitFor(async () => !(await c.service.isOnline(slow.id)), 'the client to be gone');
   });
 
-  it('closes a client and an internal link that leave a frame half-sent (stalledFrameTimeout), nothing else', async () => {
+  it('closes text/frame and websocket clients and an internal link that leave a frame half-sent (stalledFrameTimeout), nothing else', async () => {
     const logger = new CapturingLogger();
     const c = await cluster(logger, { stalledFrameTimeout: 300 });
     apps.push(...c.apps);
@@ -80,13 +80,20 @@ describe('reliability: slow readers, stalled frames, connection limits, hanging 
     inner.resume();
     await new Promise((r) => inner.once('connect', r));
     inner.write(Buffer.from('0000003c' + '00'.repeat(16), 'hex')); // 20 bytes of a 60-byte packet
+    const ws = connect({ port: c.gateway.publicPorts[2]!, host: '127.0.0.1' });
+    ws.on('error', () => undefined);
+    ws.resume();
+    await new Promise((r) => ws.once('connect', r));
+    ws.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await sleep(100);
+    ws.write(Buffer.from('818501020304', 'hex')); // a masked 5-byte text frame, payload missing
     const t0 = Date.now();
     const closed = (s: typeof half) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
-    await waitFor(() => half.destroyed && inner.destroyed, 'both to be closed', 3000);
-    await Promise.all([closed(half), closed(inner)]);
+    await waitFor(() => half.destroyed && inner.destroyed && ws.destroyed, 'all three to be closed', 3000);
+    await Promise.all([closed(half), closed(inner), closed(ws)]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(Date.now() - t0).toBeLessThan(2500);
-    expect(logger.find('warn', 'left a frame half-sent for more than 300 ms').length).toBe(2);
+    expect(logger.find('warn', 'left a frame half-sent for more than 300 ms').length).toBe(3);
     fine.client.send('echo unaffected');
     expect(await fine.client.next()).toBe('unaffected');
   });

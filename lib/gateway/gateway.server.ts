@@ -359,6 +359,14 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   private closeStalled(timeout: number): void {
     const deadline = Date.now() - timeout;
     for (const c of this.tables.clients.values()) {
+      // ws parses websocket frames itself: ask its receiver whether it holds part of one (an
+      // internal of ws 8, read defensively), and time it from the first sweep that sees it.
+      if (c.ws) {
+        const r = (c.ws as unknown as { _receiver?: { _bufferedBytes?: number; _state?: number; _fragments?: unknown[] } })._receiver;
+        // Mid-frame: bytes held, a header read but not its payload (state ≠ GET_INFO), or a fragmented message begun.
+        const partial = !!r && ((r._bufferedBytes ?? 0) > 0 || (r._state ?? 0) !== 0 || (r._fragments?.length ?? 0) > 0);
+        c.partialSince = partial ? c.partialSince || Date.now() : 0;
+      }
       if (c.partialSince !== 0 && c.partialSince < deadline) {
         this.logger.warn(stalledFrame(`client ${this.clientIdOf(c)} (${c.socket.remoteAddress})`, timeout));
         this.destroy(c);
