@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROFILE_DIR } from './harness/arms.js';
@@ -35,6 +36,7 @@ try {
 }
 
 const t0 = Date.now();
+const loadAtStart = loadavg()[0]!;
 const log = (m: string) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}`);
 const results = new Results();
 if (cfg.profile) rmSync(PROFILE_DIR, { recursive: true, force: true });
@@ -69,7 +71,8 @@ function renderReport(c: BenchConfig, r: Results, min: number): string {
   const cpu = cpus();
   const sizes = `clients ${c.clients}, S2 connections ${c.connectClients}, S4 receivers ${c.receivers.join('/')} (${c.deliveries} deliveries per phase), ${c.clientProcs} client processes, ${c.runs} runs per arm`;
   const lines = [
-    `Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${min.toFixed(1)} min.`,
+    `Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${min.toFixed(1)} min, ${revision()}.`,
+    `Load average (1 min) of the machine: ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (other work on the machine shows in the latencies).`,
     `Sizes: ${sizes}. Every value is the median over the runs (each arm run alternately, each run after its own discarded warm-up); ratios pair the runs of the same round.`,
     '',
     '### Targets',
@@ -82,6 +85,17 @@ function renderReport(c: BenchConfig, r: Results, min: number): string {
   ];
   if (r.errors.length) lines.push('', '### Errors', '', ...r.errors.map((e) => `- ${e}`));
   return lines.join('\n');
+}
+
+/** The commit the bench ran on, and whether lib/ had uncommitted changes (read-only git calls). */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    return `commit ${commit}${git('status', '--porcelain', '--', '../lib') ? ' with uncommitted changes in lib/' : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
 }
 
 /** Rewrites the part of the results file between the markers; hand-written notes around them stay. */
