@@ -251,7 +251,7 @@ describe('Text and Frame decoders (§8) under fuzzing', () => {
     const dec = protocol.createDecoder(max);
     const messages: string[] = [];
     const error = thrown(() => {
-      for (const c of chunks) dec(c, (m) => messages.push(Buffer.from(m).toString('hex')));
+      for (const c of chunks) dec.push(c, (m) => messages.push(Buffer.from(m).toString('hex')));
     });
     if (error !== null) expect(error).toBeInstanceOf(GatewayProtocolError);
     return { messages, error };

@@ -1,3 +1,4 @@
+import type { StreamDecoder } from '../lib/protocol/client-protocol.js';
 /**
  * Byte-exact checks of the wire formats against the test vectors of PROTOCOL.md §13
  * (GatewayProtocol §2, client_id §3, Register lines §4, client framings §8).
@@ -947,9 +948,9 @@ describe('TV-26 Register lines (§4)', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('TV-29 client-facing framings (§8)', () => {
-  const decodeAll = (decoder: (c: Buffer, on: (m: Buffer) => void) => void, chunks: Buffer[]): string[] => {
+  const decodeAll = (decoder: StreamDecoder, chunks: Buffer[]): string[] => {
     const out: string[] = [];
-    for (const c of chunks) decoder(c, (m) => out.push(Buffer.from(m).toString('hex')));
+    for (const c of chunks) decoder.push(c, (m) => out.push(Buffer.from(m).toString('hex')));
     return out;
   };
   const HELLO = utf8('hello').toString('hex');

@@ -34,6 +34,8 @@ export type BusinessWorkerServerEvents = {
 interface QueuedEvent {
   link: GatewayLink;
   raw: Buffer;
+  /** Computed once, when the event arrives (it is also the queue's key). */
+  clientId: string;
 }
 
 /**
@@ -306,7 +308,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     // Key by client_id: ordering is per client, across the whole cluster.
     const clientId = encodeClientId(raw.readUInt32BE(5), raw.readUInt16BE(9), raw.readUInt32BE(17));
     this.counters.eventsIn++;
-    this.queues.push(clientId, { link, raw });
+    this.queues.push(clientId, { link, raw, clientId });
   }
 
   private onGatewayInfo(link: GatewayLink, raw: Buffer): void {
@@ -326,9 +328,8 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
   }
 
-  private async dispatchEvent({ raw }: QueuedEvent): Promise<void> {
+  private async dispatchEvent({ raw, clientId }: QueuedEvent): Promise<void> {
     const packet = decodeGatewayPacket(raw);
-    const clientId = encodeClientId(packet.localIp, packet.localPort, packet.connectionId);
     const isClose = packet.cmd === GatewayCommand.ON_CLOSE;
     const sessionBytes = isClose ? packet.extData : this.sessions.resolve(clientId, packet.extData);
     if (isClose) this.sessions.forget(clientId);

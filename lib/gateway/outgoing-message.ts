@@ -8,7 +8,7 @@ import { webSocketFrameHeader } from '../protocol/websocket-frame.js';
  */
 export class OutgoingMessage {
   private text: Buffer | readonly Buffer[] | null = null;
-  private ws: readonly Buffer[] | null = null;
+  private ws: Buffer | readonly Buffer[] | null = null;
   private frame: Buffer | readonly Buffer[] | null = null;
 
   /**
@@ -25,13 +25,24 @@ export class OutgoingMessage {
     if (this.raw) return this.body;
     switch (protocol) {
       case 'websocket':
-        return (this.ws ??= [webSocketFrameHeader(this.body.length), this.body]);
+        return (this.ws ??= joinSmall([webSocketFrameHeader(this.body.length), this.body]));
       case 'text':
-        return (this.text ??= TextProtocol.encode(this.body));
+        return (this.text ??= joinSmall(TextProtocol.encode(this.body)));
       case 'frame':
-        return (this.frame ??= FrameProtocol.encode(this.body));
+        return (this.frame ??= joinSmall(FrameProtocol.encode(this.body)));
       default:
         return this.body;
     }
   }
+}
+
+/** Up to this size a framed message is copied into one buffer: one write per delivery, not two. */
+const JOIN_LIMIT = 16 * 1024;
+
+/** Header and body in one buffer when small (one `write()` per client); as parts when large (no copy). */
+function joinSmall(parts: Buffer | readonly Buffer[]): Buffer | readonly Buffer[] {
+  if (Buffer.isBuffer(parts)) return parts;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n <= JOIN_LIMIT ? Buffer.concat(parts as Buffer[], n) : parts;
 }

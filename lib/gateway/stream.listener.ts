@@ -21,7 +21,7 @@ export function createStreamListener(host: ClientEdgeHost, l: ListenAddress, max
     const onMessage = (message: Buffer) => host.clientMessage(client, message);
     socket.on('data', (chunk: Buffer) => {
       try {
-        decode(chunk, onMessage);
+        decode.push(chunk, onMessage);
         // Noted for the gateway's stalled-frame sweep (no timer per connection).
         client.partialSince = decode.pending === 0 ? 0 : client.partialSince || Date.now();
       } catch (err) {

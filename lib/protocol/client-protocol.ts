@@ -15,17 +15,46 @@ export interface StreamClientProtocol {
   createDecoder(maxPackageSize: number): StreamDecoder;
 }
 
-/** Feeds one chunk, calling `onMessage` per complete message; `pending` is the half-received rest. */
+/**
+ * The decoder of one connection: `push` feeds a chunk and calls `onMessage` per complete message
+ * (throwing GatewayProtocolError on bad framing); `pending` is the half-received rest. An object
+ * with methods on its prototype: a gateway holds one per connection, tens of thousands of them.
+ */
 export interface StreamDecoder {
-  (chunk: Buffer, onMessage: (message: Buffer) => void): void;
+  push(chunk: Buffer, onMessage: (message: Buffer) => void): void;
   /** Bytes of a message not yet complete. */
   readonly pending: number;
 }
 
-/** Wraps a push function and a pending-bytes reader into a {@link StreamDecoder}. */
-function decoder(push: (chunk: Buffer, onMessage: (message: Buffer) => void) => void, pending: () => number): StreamDecoder {
-  return Object.defineProperty(push, 'pending', { get: pending }) as StreamDecoder;
+/** `frame://` decoding: uint32 BE total length (header included), then the payload. */
+class FrameDecoder implements StreamDecoder {
+  private held: Buffer | null = null;
+
+  constructor(private readonly maxPackageSize: number) {}
+
+  get pending(): number {
+    return this.held?.length ?? 0;
+  }
+
+  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+    const buf: Buffer = this.held ? Buffer.concat([this.held, chunk]) : chunk;
+    this.held = null;
+    let offset = 0;
+    while (buf.length - offset >= 4) {
+      const len = buf.readUInt32BE(offset);
+      // Workerman waits forever on 0 and desynchronises on 1..3; refuse both instead.
+      if (len < 4) throw new GatewayProtocolError(packetTooShort(len, 4));
+      if (len > this.maxPackageSize) throw new GatewayProtocolError(packetTooLarge(len, this.maxPackageSize));
+      if (buf.length - offset < len) break;
+      onMessage(buf.subarray(offset + 4, offset + len));
+      offset += len;
+    }
+    if (offset < buf.length) this.held = Buffer.from(buf.subarray(offset));
+  }
 }
+
+/** `tcp://` decoding: every chunk is a message; stateless, so one instance serves every connection. */
+const RAW_DECODER: StreamDecoder = { push: (chunk, onMessage) => onMessage(chunk), pending: 0 };
 
 const NL = Buffer.from('\n');
 
@@ -34,8 +63,7 @@ export const TextProtocol: StreamClientProtocol = {
   name: 'text',
   encode: (message) => [message, NL],
   createDecoder(maxPackageSize = DEFAULT_MAX_PACKAGE_SIZE) {
-    const reader = new LineReader(maxPackageSize);
-    return decoder((chunk, onMessage) => reader.push(chunk, onMessage), () => reader.bufferedBytes);
+    return new LineReader(maxPackageSize);
   },
 };
 
@@ -48,22 +76,7 @@ export const FrameProtocol: StreamClientProtocol = {
     return [head, message];
   },
   createDecoder(maxPackageSize = DEFAULT_MAX_PACKAGE_SIZE) {
-    let pending: Buffer | null = null;
-    return decoder((chunk, onMessage) => {
-      let buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = null;
-      let offset = 0;
-      while (buf.length - offset >= 4) {
-        const len = buf.readUInt32BE(offset);
-        // Workerman waits forever on 0 and desynchronises on 1..3; refuse both instead.
-        if (len < 4) throw new GatewayProtocolError(packetTooShort(len, 4));
-        if (len > maxPackageSize) throw new GatewayProtocolError(packetTooLarge(len, maxPackageSize));
-        if (buf.length - offset < len) break;
-        onMessage(buf.subarray(offset + 4, offset + len));
-        offset += len;
-      }
-      if (offset < buf.length) pending = Buffer.from(buf.subarray(offset));
-    }, () => pending?.length ?? 0);
+    return new FrameDecoder(maxPackageSize);
   },
 };
 
@@ -72,6 +85,6 @@ export const RawTcpProtocol: StreamClientProtocol = {
   name: 'tcp',
   encode: (message) => message,
   createDecoder() {
-    return decoder((chunk, onMessage) => onMessage(chunk), () => 0);
+    return RAW_DECODER;
   },
 };
