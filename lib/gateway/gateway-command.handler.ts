@@ -9,7 +9,6 @@ import type { ClientConnection } from './client-connection.js';
 import { phpKey, type GatewayTables } from './gateway-tables.js';
 import type { InnerConnection } from './inner-connection.js';
 import { OutgoingMessage } from './outgoing-message.js';
-import { corkForThisTurn } from '../utils/write-batch.js';
 
 const N_NULL = Buffer.from('N;');
 const EMPTY_ARRAY = Buffer.from('a:0:{}');
@@ -110,7 +109,7 @@ export class GatewayCommandHandler {
       case GatewayCommand.GATEWAY_CLIENT_CONNECT:
         return this.authenticate(conn, packet);
       case GatewayCommand.GET_SESSION_BY_CLIENT_ID:
-        this.reply(conn, client ? (client.session.length ? client.session : EMPTY_ARRAY) : N_NULL);
+        conn.reply(client ? (client.session.length ? client.session : EMPTY_ARRAY) : N_NULL);
         return true;
       case GatewayCommand.IS_ONLINE:
         this.replyValue(conn, client ? 1 : 0);
@@ -344,20 +343,6 @@ export class GatewayCommandHandler {
   }
 
   private replyValue(conn: InnerConnection, value: unknown): void {
-    this.reply(conn, phpSerialize(value));
-  }
-
-  /** A §2.9 reply: uint32 length, then the serialized bytes; written at once on the same link. */
-  private reply(conn: InnerConnection, bytes: Buffer): void {
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(bytes.length, 0);
-    // Replies are never dropped for a full buffer: the caller would wait for them forever.
-    // Corked for the turn: the length, the reply and any other replies to the same request chunk
-    // leave in one write.
-    if (!conn.socket.destroyed) {
-      corkForThisTurn(conn.socket);
-      conn.socket.write(head);
-      conn.socket.write(bytes);
-    }
+    conn.reply(phpSerialize(value));
   }
 }

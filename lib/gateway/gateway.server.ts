@@ -655,10 +655,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       for (const w of this.router.workers.values()) {
         if (w.stats) reply.workers.push({ ...w.stats, host: w.stats.host || (w.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), state: w.draining ? 'draining' : w.stats.state });
       }
-      const body = phpSerialize(JSON.stringify(reply));
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(body.length, 0);
-      conn.socket.write(Buffer.concat([head, body]));
+      conn.reply(phpSerialize(JSON.stringify(reply)));
       return true;
     }
     if (!conn.workerKey) {

@@ -55,4 +55,19 @@ export class InnerConnection {
     socket.write(packet);
     return true;
   }
+
+  /**
+   * A §2.9 query reply: uint32 length, then the serialized bytes, on this link. Never dropped for
+   * a full buffer (the caller would wait for it forever); corked for the turn, so the length, the
+   * reply and any other replies to the same request chunk leave in one write.
+   */
+  reply(bytes: Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(bytes.length, 0);
+    corkForThisTurn(socket);
+    socket.write(head);
+    socket.write(bytes);
+  }
 }
