@@ -91,17 +91,29 @@ export class GatewayService {
    *   websocket or frame header): the caller supplies the complete framing.
    * @throws InvalidClientIdError when `clientId` is not a client_id
    */
-  async sendToClient(clientId: string, message: GatewayMessage, raw = false): Promise<boolean> {
-    const target = decodeClientId(clientId);
-    return this.sendTo(target.address, this.packet(GatewayCommand.SEND_TO_ONE, message, raw, target.connectionId));
+  sendToClient(clientId: string, message: GatewayMessage, raw = false): Promise<boolean> {
+    // Not async, and the same below: this is the hot path of every reply, and each extra promise
+    // costs promise hooks while AsyncLocalStorage is active.
+    try {
+      const target = decodeClientId(clientId);
+      return this.sendTo(target.address, this.packet(GatewayCommand.SEND_TO_ONE, message, raw, target.connectionId));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
    * Sends a message to the client whose event is being handled (PHP `sendToCurrentClient`).
    * @throws NoCurrentClientError outside an event handler
    */
-  async sendToCurrentClient(message: GatewayMessage, raw = false): Promise<boolean> {
-    return this.sendToClient(this.current('sendToCurrentClient').clientId, message, raw);
+  sendToCurrentClient(message: GatewayMessage, raw = false): Promise<boolean> {
+    try {
+      // The event names its gateway and connection: no client_id to parse.
+      const ctx = this.current('sendToCurrentClient');
+      return this.sendTo(ctx.gatewayAddress, this.packet(GatewayCommand.SEND_TO_ONE, message, raw, ctx.packet.connectionId));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -570,8 +582,12 @@ export class GatewayService {
     return ctx;
   }
 
-  private async sendTo(address: string, packet: Buffer): Promise<boolean> {
-    return this.transport().send(address, packet);
+  private sendTo(address: string, packet: Buffer): Promise<boolean> {
+    try {
+      return Promise.resolve(this.transport().send(address, packet));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

@@ -17,7 +17,8 @@ import { subscribeToRegisters } from '../register/register.subscription.js';
 import { GatewayLink } from './gateway.link.js';
 import { decodeSession, GatewayEventContext, type GatewayEventHost } from './gateway-event-context.js';
 import { gatewayEventStorage } from './gateway-event.storage.js';
-import { GatewayHandlerRegistry } from './gateway-handler.registry.js';
+import { EventDeadlines, type PendingEvent } from './event-deadlines.js';
+import { GatewayHandlerRegistry, type GatewayEventHandler } from './gateway-handler.registry.js';
 import { SerialQueues } from './serial-queues.js';
 import { SessionTracker } from './session-tracker.js';
 
@@ -61,7 +62,9 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly warnedAuth = new Set<string>();
   private known: string[] = [];
-  private readonly queues = new SerialQueues<QueuedEvent>((e) => this.runEvent(e));
+  private readonly queues = new SerialQueues<QueuedEvent>((e, done) => this.runEvent(e, done));
+  /** Watches `eventTimeout` (null when it is 0, no limit). */
+  private readonly deadlines: EventDeadlines | null;
   private readonly sessions = new SessionTracker();
   private running = false;
   private draining = false;
@@ -85,6 +88,8 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   ) {
     super();
     this.logger = new Logger(options.businessWorker.name);
+    const timeout = options.businessWorker.eventTimeout;
+    this.deadlines = timeout > 0 ? new EventDeadlines(timeout) : null;
   }
 
   /** True between `listen()` and `close()`. */
@@ -320,59 +325,92 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     }
   }
 
-  private async runEvent(item: QueuedEvent): Promise<void> {
-    await this.dispatchEvent(item);
-    // Confirmed after the event's commands and write-back, on the same link: a gateway that got
-    // the confirmation got them too.
-    const link = item.link;
-    if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
-  }
-
-  private async dispatchEvent({ raw, clientId }: QueuedEvent): Promise<void> {
-    const packet = decodeGatewayPacket(raw);
+  /** Starts an event's handlers; `done` lets the client's next event run. */
+  private runEvent(item: QueuedEvent, done: () => void): void {
+    const packet = decodeGatewayPacket(item.raw);
+    const clientId = item.clientId;
     const isClose = packet.cmd === GatewayCommand.ON_CLOSE;
     const sessionBytes = isClose ? packet.extData : this.sessions.resolve(clientId, packet.extData);
     if (isClose) this.sessions.forget(clientId);
     const ctx = new GatewayEventContext(this, packet, clientId, sessionBytes);
-    const payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : undefined;
     this.counters.eventsHandled++;
     this.requests.total++;
-    const started = this.observeEventDuration ? performance.now() : 0;
-    let refusal: WebSocketVerdict | null = null;
-    let current = '';
-    const handled = gatewayEventStorage.run(ctx, async () => {
-      for (const handler of this.registry.get(ctx.event)) {
-        current = handler.name;
-        try {
-          await handler.call(payload, ctx);
-        } catch (err) {
-          if (ctx.event === 'websocketConnect') {
-            refusal = this.refusal(handler.name, clientId, err);
-            return;
-          }
-          if (err instanceof ForbiddenException) {
-            this.logger.warn(guardDenied(`on${ctx.event[0]!.toUpperCase()}${ctx.event.slice(1)}`, clientId));
-            if (ctx.event === 'connect') this.sendToGateway(ctx.gatewayAddress, kickPacket(packet.connectionId));
-            return;
-          }
-          this.logger.error(handlerFailed(handler.name, clientId, err));
-        }
+    this.step(new EventRun(item.link, ctx, this.registry.get(ctx.event), this.observeEventDuration ? performance.now() : 0, done));
+  }
+
+  /**
+   * Runs the event's handlers from `run.index` on, synchronously as long as they return no
+   * promise; at the first promise it returns and goes on when that settles. A handler that
+   * completes synchronously therefore costs no promise, no timer and no extra turn.
+   */
+  private step(run: EventRun): void {
+    if (run.finished) return; // timed out meanwhile: the queue has moved on
+    const { ctx, handlers } = run;
+    while (run.index < handlers.length) {
+      const handler = handlers[run.index++]!;
+      run.current = handler.name;
+      let result: unknown;
+      try {
+        result = gatewayEventStorage.run(ctx, handler.call, run.payload, ctx);
+      } catch (err) {
+        if (this.handlerThrew(run, err)) break;
+        continue;
       }
-    });
-    const timeout = this.options.businessWorker.eventTimeout;
-    if (timeout > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([handled.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout)))]);
-      clearTimeout(timer);
-      if (timedOut) {
-        // The handler cannot be cancelled; the client's queue moves on (what it did so far is written back).
-        this.counters.eventTimeouts++;
-        this.logger.warn(eventTimedOut(current, clientId, timeout));
+      if (isThenable(result)) {
+        if (this.deadlines && !run.pending) run.pending = this.deadlines.track(() => this.expire(run));
+        result.then(
+          () => this.step(run),
+          (err: unknown) => (this.handlerThrew(run, err) ? this.finish(run) : this.step(run)),
+        );
+        return;
       }
-    } else await handled;
-    if (this.observeEventDuration) this.observeEventDuration(ctx.event, (performance.now() - started) / 1000);
-    if (ctx.event === 'websocketConnect') return this.answerHandshake(ctx, refusal);
-    if (!isClose) this.writeBack(ctx);
+    }
+    this.finish(run);
+  }
+
+  /** Reports a handler's exception; true when the event's remaining handlers must not run. */
+  private handlerThrew(run: EventRun, err: unknown): boolean {
+    const { ctx } = run;
+    if (run.finished) return true;
+    if (ctx.event === 'websocketConnect') {
+      run.refusal = this.refusal(run.current, ctx.clientId, err);
+      return true;
+    }
+    if (err instanceof ForbiddenException) {
+      this.logger.warn(guardDenied(`on${ctx.event[0]!.toUpperCase()}${ctx.event.slice(1)}`, ctx.clientId));
+      if (ctx.event === 'connect') this.sendToGateway(ctx.gatewayAddress, kickPacket(ctx.packet.connectionId));
+      return true;
+    }
+    this.logger.error(handlerFailed(run.current, ctx.clientId, err));
+    return false;
+  }
+
+  /** `eventTimeout` passed: the handler cannot be cancelled, but the client's queue moves on. */
+  private expire(run: EventRun): void {
+    if (run.finished) return;
+    this.counters.eventTimeouts++;
+    this.logger.warn(eventTimedOut(run.current, run.ctx.clientId, this.options.businessWorker.eventTimeout));
+    // What the handler did so far is written back.
+    this.finish(run);
+  }
+
+  /** After the handlers: session write-back or handshake verdict, the confirmation, the next event. */
+  private finish(run: EventRun): void {
+    if (run.finished) return;
+    run.finished = true;
+    const { ctx } = run;
+    try {
+      if (run.pending) this.deadlines!.settle(run.pending);
+      if (this.observeEventDuration) this.observeEventDuration(ctx.event, (performance.now() - run.started) / 1000);
+      if (ctx.event === 'websocketConnect') this.answerHandshake(ctx, run.refusal);
+      else if (ctx.event !== 'close') this.writeBack(ctx);
+      // Confirmed after the event's commands and write-back, on the same link: a gateway that got
+      // the confirmation got them too.
+      const link = run.link;
+      if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
+    } finally {
+      run.done();
+    }
   }
 
   /** What an exception from an `@OnWebSocketConnect` handler means for the handshake. */
@@ -430,6 +468,32 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     );
     this.sessions.written(ctx.clientId, base, bytes);
   }
+}
+
+/** One event on its way through its handlers. */
+class EventRun {
+  /** The next handler to run. */
+  index = 0;
+  /** The handler running (for the timeout warning). */
+  current = '';
+  refusal: WebSocketVerdict | null = null;
+  pending: PendingEvent | null = null;
+  finished = false;
+  readonly payload: unknown;
+
+  constructor(
+    readonly link: GatewayLink,
+    readonly ctx: GatewayEventContext,
+    readonly handlers: readonly GatewayEventHandler[],
+    readonly started: number,
+    readonly done: () => void,
+  ) {
+    this.payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : undefined;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

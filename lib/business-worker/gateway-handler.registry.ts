@@ -5,8 +5,11 @@ import type { GatewayEventContext, GatewayEventName } from './gateway-event-cont
 export interface GatewayEventHandler {
   /** `Class.method`, for logs. */
   name: string;
-  /** Runs the handler with Nest's guards, pipes, interceptors and filters applied. */
-  call: (payload: unknown, ctx: GatewayEventContext) => Promise<unknown>;
+  /**
+   * Runs the handler with Nest's guards, pipes, interceptors and filters applied. Returns what the
+   * handler returned: a promise (the event ends when it settles) or a plain value (it has ended).
+   */
+  call: (payload: unknown, ctx: GatewayEventContext) => unknown;
 }
 
 /**

@@ -2,13 +2,15 @@ import { Injectable, type OnModuleInit, type PipeTransform, type Type } from '@n
 import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { GatewayHandlerRegistry } from '../business-worker/gateway-handler.registry.js';
 import { GATEWAY_WORKER_CONTEXT_TYPE, PARAM_ARGS_METADATA } from '../gateway-worker.constants.js';
+import { createDirectCall } from './direct-call.factory.js';
 import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
 import { GatewayParamsFactory } from './gateway-params.factory.js';
 
 /**
  * Finds `@GatewayEvents()` providers at `onModuleInit` and registers their `@OnConnect`,
  * `@OnMessage` and `@OnClose` methods, wrapped by Nest's ExternalContextCreator so guards, pipes,
- * interceptors and exception filters apply as they do to controllers.
+ * interceptors and exception filters apply as they do to controllers — or, for a handler with none
+ * of these (its own, its class's or global), called directly with the same arguments.
  */
 @Injectable()
 export class GatewayWorkerExplorer implements OnModuleInit {
@@ -35,8 +37,10 @@ export class GatewayWorkerExplorer implements OnModuleInit {
         const event = this.accessor.getEvent(method);
         if (!event) continue;
         await this.resolvePipeClasses(type, methodName);
+        // Nothing for Nest to apply: call the method directly (see createDirectCall for why).
+        const direct = createDirectCall(this.contextCreator, instance, method, methodName, this.paramsFactory);
         // Pass the original method: Nest reads guard/interceptor metadata off the function object.
-        const call = this.contextCreator.create(
+        const call = direct ?? this.contextCreator.create(
           instance,
           method,
           methodName,
