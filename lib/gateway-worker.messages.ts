@@ -40,6 +40,8 @@ export const noWorkerConnected = (clientId: string) =>
   `Gateway: no BusinessWorker connected; client ${clientId} is closed. Start the business tier.`;
 export const handlerFailed = (event: string, clientId: string, err: unknown) =>
   `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+export const eventNotFinished = (clientId: string, err: unknown) =>
+  `The event of client ${clientId} ended with an error after its handlers (session write-back or confirmation to the gateway): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}. The client's next events run.`;
 export const guardDenied = (event: string, clientId: string) =>
   `${event} for client ${clientId} was denied by a guard${event === 'onConnect' ? '; the connection is closed' : ''}.`;
 export const sessionNotWritable = (clientId: string, reason: string) =>

@@ -5,7 +5,7 @@ import { ENV_GENERATION } from '../cli/cli.constants.js';
 import { GATEWAY_WORKER_OPTIONS, RECONNECT_DELAY } from '../gateway-worker.constants.js';
 import type { ProcessStats } from '../metrics/process-stats.interface.js';
 import { RateMeter } from '../metrics/rate-meter.js';
-import { eventTimedOut, guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
+import { eventNotFinished, eventTimedOut, guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
 import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../gateway/extension-protocol.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
@@ -408,6 +408,9 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       // the confirmation got them too.
       const link = run.link;
       if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
+    } catch (err) {
+      // Reached from a promise callback too: a throw here would be an unhandled rejection.
+      this.logger.error(eventNotFinished(ctx.clientId, err));
     } finally {
       run.done();
     }
