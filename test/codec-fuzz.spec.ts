@@ -16,7 +16,7 @@ import { GatewayCommandHandler } from '../lib/gateway/gateway-command.handler.js
 import { GatewayTables } from '../lib/gateway/gateway-tables.js';
 import { InnerConnection } from '../lib/gateway/inner-connection.js';
 import { FrameProtocol, TextProtocol } from '../lib/protocol/client-protocol.js';
-import { GatewayCommand, HEAD_LEN } from '../lib/protocol/gateway-command.js';
+import { GatewayCommand, HEAD_LEN, QUERY_COMMANDS } from '../lib/protocol/gateway-command.js';
 import { decodeBody, decodeGatewayPacket, encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { GatewayPacketReader } from '../lib/protocol/gateway-packet.reader.js';
 import { LineReader } from '../lib/protocol/line.reader.js';
@@ -327,19 +327,6 @@ function fakeSocket(): Socket & { written: Buffer[] } {
   } as unknown as Socket & { written: Buffer[] };
 }
 
-const QUERIES = new Set<number>([
-  GatewayCommand.GET_ALL_CLIENT_SESSIONS,
-  GatewayCommand.IS_ONLINE,
-  GatewayCommand.GET_CLIENT_ID_BY_UID,
-  GatewayCommand.BATCH_GET_CLIENT_ID_BY_UID,
-  GatewayCommand.GET_CLIENT_SESSIONS_BY_GROUP,
-  GatewayCommand.GET_CLIENT_COUNT_BY_GROUP,
-  GatewayCommand.SELECT,
-  GatewayCommand.GET_GROUP_ID_LIST,
-  GatewayCommand.BATCH_GET_CLIENT_COUNT_BY_GROUP,
-  GatewayCommand.GET_SESSION_BY_CLIENT_ID,
-]);
-
 /** ext_data a command plausibly carries: JSON of any shape, uids/groups, sessions, or garbage. */
 const extArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
@@ -396,7 +383,7 @@ describe('GatewayCommandHandler (§5.7) under fuzzing', () => {
         const queries: number[] = [];
         for (const { cmd, raw } of commands) {
           handler.handle(conn, raw);
-          if (QUERIES.has(cmd)) queries.push(cmd);
+          if (QUERY_COMMANDS.has(cmd)) queries.push(cmd);
         }
         // The replies: uint32 length + PHP serialize, one per query, in order, each readable —
         // except GET_SESSION's, which is the stored session verbatim (SET_SESSION stores any bytes,

@@ -31,7 +31,7 @@ import {
   Session,
   type GatewaySession,
 } from '../lib/index.js';
-import { boot, CapturingLogger } from './support/cluster.js';
+import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { freePort, TextClient, waitFor } from './support/net.js';
 
 /** Handlers with no guard, pipe, interceptor or filter: the worker calls them directly. */
@@ -113,11 +113,9 @@ describe('handler calls', () => {
 
   /** Register + gateway (text) in this process; returns what a worker needs. */
   async function edge(logger: CapturingLogger) {
-    const registerAddress = `127.0.0.1:${await freePort()}`;
-    apps.push(await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger));
-    const gateway = await boot({ registerAddress, gateway: { listen: ['text://127.0.0.1:0'], lanIp: '127.0.0.1', startPort: 0 } }, 'gateway', logger);
-    apps.push(gateway);
-    return { registerAddress, gateway: gateway.get(GatewayServer) };
+    const g = await startGatewayOnly(logger);
+    apps.push(...g.apps);
+    return g;
   }
 
   async function connect(gateway: GatewayServer): Promise<TextClient> {

@@ -1,18 +1,9 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GatewayServer, GatewayWorkerMetrics } from '../lib/index.js';
-import { boot, CapturingLogger } from './support/cluster.js';
+import { GatewayWorkerMetrics } from '../lib/index.js';
+import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';
-
-/** Register + one gateway (text) with the given gateway options; workers are started by the tests. */
-async function gatewayOnly(logger: CapturingLogger, gateway: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const registerAddress = `127.0.0.1:${await freePort()}`;
-  const common = { registerAddress, ...extra };
-  const register = await boot({ ...common, register: { listen: registerAddress } }, 'register', logger);
-  const gw = await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0, ...gateway } }, 'gateway', logger);
-  return { registerAddress, common, apps: [register, gw], gateway: gw.get(GatewayServer) };
-}
 
 describe('operations: waiting for workers, metrics, diagnostics', () => {
   const apps: INestMicroservice[] = [];
@@ -24,7 +15,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
 
   it('holds a client\'s events while no worker is connected and delivers them in order when one comes', async () => {
     const logger = new CapturingLogger();
-    const g = await gatewayOnly(logger);
+    const g = await startGatewayOnly(logger);
     apps.push(...g.apps);
     const client = await TextClient.connect(g.gateway.publicPorts[0]!);
     clients.push(client);
@@ -41,7 +32,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
 
   it("closes a client whose events waited longer than workerWaitWindow (policy 'close'), logging it", async () => {
     const logger = new CapturingLogger();
-    const g = await gatewayOnly(logger, { workerWaitWindow: 300 });
+    const g = await startGatewayOnly(logger, { workerWaitWindow: 300 });
     apps.push(...g.apps);
     const client = await TextClient.connect(g.gateway.publicPorts[0]!);
     clients.push(client);
@@ -53,7 +44,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
 
   it("drops the waiting events but keeps the client with policy 'drop'; workerWaitWindow 0 closes at once as in PHP", async () => {
     const logger = new CapturingLogger();
-    const g = await gatewayOnly(logger, { workerWaitWindow: 300, workerWaitPolicy: 'drop' });
+    const g = await startGatewayOnly(logger, { workerWaitWindow: 300, workerWaitPolicy: 'drop' });
     apps.push(...g.apps);
     const client = await TextClient.connect(g.gateway.publicPorts[0]!);
     clients.push(client);
@@ -62,7 +53,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
     expect(client.closed).toBe(false);
     expect(g.gateway.waiting.expired).toBe(2);
 
-    const php = await gatewayOnly(logger, { workerWaitWindow: 0 });
+    const php = await startGatewayOnly(logger, { workerWaitWindow: 0 });
     apps.push(...php.apps);
     const c2 = await TextClient.connect(php.gateway.publicPorts[0]!);
     clients.push(c2);
@@ -71,7 +62,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
 
   it('bounds the events a client may have waiting (workerWaitBufferSize)', async () => {
     const logger = new CapturingLogger();
-    const g = await gatewayOnly(logger, { workerWaitBufferSize: 1000 });
+    const g = await startGatewayOnly(logger, { workerWaitBufferSize: 1000 });
     apps.push(...g.apps);
     const client = await TextClient.connect(g.gateway.publicPorts[0]!);
     clients.push(client);
@@ -83,7 +74,7 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
 
   it('serves Prometheus metrics on an opt-in port: connections, messages, events and their duration', async () => {
     const logger = new CapturingLogger();
-    const g = await gatewayOnly(logger, {}, { metrics: { port: 0, host: '127.0.0.1' } });
+    const g = await startGatewayOnly(logger, {}, { metrics: { port: 0, host: '127.0.0.1' } });
     apps.push(...g.apps);
     const worker = await boot({ ...g.common, metrics: { port: 0, host: '127.0.0.1' }, businessWorker: { name: 'M' } }, 'business-worker', logger, testProviders);
     apps.push(worker);

@@ -3,9 +3,9 @@ import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GatewayServer, GatewayService } from '../lib/index.js';
-import { boot, CapturingLogger } from './support/cluster.js';
-import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
+import { GatewayService } from '../lib/index.js';
+import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
+import { greeted, sleep, TextClient, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';
 
 setFlagsFromString('--expose-gc');
@@ -13,14 +13,11 @@ const gc = runInNewContext('gc') as () => void;
 
 /** Register + one gateway + one worker in this process, with the given gateway/worker options. */
 async function cluster(logger: CapturingLogger, gateway: Record<string, unknown> = {}, worker: Record<string, unknown> = {}) {
-  const registerAddress = `127.0.0.1:${await freePort()}`;
-  const apps: INestMicroservice[] = [];
-  apps.push(await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger));
-  apps.push(await boot({ registerAddress, gateway: { listen: ['text://0.0.0.0:0', 'frame://127.0.0.1:0', 'websocket://127.0.0.1:0'], startPort: 0, ...gateway } }, 'gateway', logger));
-  apps.push(await boot({ registerAddress, businessWorker: { name: 'R', ...worker } }, 'business-worker', logger, testProviders));
-  const gw = apps[1]!.get(GatewayServer);
-  await waitFor(() => gw.workerKeys.length === 1, 'the worker');
-  return { apps, gateway: gw, service: apps[2]!.get(GatewayService) };
+  const edge = await startGatewayOnly(logger, { listen: ['text://0.0.0.0:0', 'frame://127.0.0.1:0', 'websocket://127.0.0.1:0'], ...gateway });
+  const apps: INestMicroservice[] = [...edge.apps];
+  apps.push(await boot({ ...edge.common, businessWorker: { name: 'R', ...worker } }, 'business-worker', logger, testProviders));
+  await waitFor(() => edge.gateway.workerKeys.length === 1, 'the worker');
+  return { apps, gateway: edge.gateway, service: apps[2]!.get(GatewayService) };
 }
 
 describe('reliability: slow readers, stalled frames, connection limits, hanging handlers, churn', () => {

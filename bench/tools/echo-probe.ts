@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PROFILE_DIR, startArm, type ArmName, type ServerArm } from '../harness/arms.js';
+import { ECHO } from '../app-protocol.js';
+import { openConnection, type BenchConnection, type ClientKind } from '../clients/connections.js';
 import { Child } from '../harness/child.js';
 
-const USAGE = `usage: npm run bench:probe -- [ours|B0|B0c] [--conns N] [--seconds S] [--trace gateway|worker|front --with perf|strace]
+const USAGE = `usage: npm run bench:probe -- [ours|B0|B0c] [--kind text|ws] [--conns N] [--seconds S] [--trace gateway|worker|front --with perf|strace]
 
-Echo ping-pong over text connections from this one process (no client pool): prints server CPU
+Echo ping-pong over text or ws connections from this one process (no client pool): prints server CPU
 per echo for each server process and the echo rate. With --trace, records the chosen process
 during the measured phase: 'perf' writes bench/profiles/probe.perf.data (read it with
 'perf report -i … --no-children --sort dso,sym'), 'strace' prints the syscalls per echo.
@@ -18,6 +19,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     conns: { type: 'string', default: '10' },
+    kind: { type: 'string', default: 'text' },
     seconds: { type: 'string', default: '3' },
     trace: { type: 'string' },
     with: { type: 'string', default: 'strace' },
@@ -31,56 +33,53 @@ if (values.help) {
 const armName = (positionals[0] ?? 'ours') as ArmName;
 if (!['ours', 'B0', 'B0c'].includes(armName)) throw new Error(`unknown arm ${armName}\n${USAGE}`);
 const conns = Number(values.conns);
+const kind = values.kind as ClientKind;
+if (kind !== 'text' && kind !== 'ws') throw new Error(`--kind takes text or ws\n${USAGE}`);
+const REQUEST = `${ECHO} x`;
 const PERF_FILE = join(PROFILE_DIR, 'probe.perf.data');
 const seconds = Number(values.seconds);
 
-/** Echo loop over `conns` text connections: each sends its next request when its reply is in. */
+/** Echo loop over `conns` connections: each sends its next request when its reply is in. */
 class EchoLoop {
   echoes = 0;
   private stopAt = 0;
   private live = 0;
   private finished: () => void = () => undefined;
+  private readonly connections: BenchConnection[] = [];
 
-  private constructor(private readonly sockets: Socket[]) {}
-
-  static async open(port: number, n: number): Promise<EchoLoop> {
-    const sockets: Socket[] = [];
+  static async open(kind: ClientKind, port: number, n: number): Promise<EchoLoop> {
+    const loop = new EchoLoop();
     for (let i = 0; i < n; i++) {
-      const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-      await new Promise((r) => socket.once('connect', r));
-      sockets.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        const c = openConnection(kind, port, {
+          open: () => resolve(),
+          message: () => loop.onReply(c),
+          error: reject,
+          close: () => undefined,
+        });
+        loop.connections.push(c);
+      });
     }
-    const loop = new EchoLoop(sockets);
-    for (const socket of sockets) loop.attach(socket);
     return loop;
   }
 
-  private attach(socket: Socket): void {
-    let pending = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      pending += chunk;
-      let i: number;
-      while ((i = pending.indexOf('\n')) >= 0) {
-        pending = pending.slice(i + 1);
-        this.echoes++;
-        if (Date.now() < this.stopAt) socket.write('E x\n');
-        else if (--this.live === 0) this.finished();
-      }
-    });
+  private onReply(c: BenchConnection): void {
+    this.echoes++;
+    if (Date.now() < this.stopAt) c.send(REQUEST);
+    else if (--this.live === 0) this.finished();
   }
 
   /** Runs the loop for `ms`, then waits for the replies in flight. */
   run(ms: number): Promise<void> {
     const done = new Promise<void>((r) => (this.finished = r));
     this.stopAt = Date.now() + ms;
-    this.live = this.sockets.length;
-    for (const s of this.sockets) s.write('E x\n');
+    this.live = this.connections.length;
+    for (const c of this.connections) c.send(REQUEST);
     return done;
   }
 
   close(): void {
-    for (const s of this.sockets) s.destroy();
+    for (const c of this.connections) c.close();
   }
 }
 
@@ -104,7 +103,7 @@ function startTracer(pid: number): { proc: ChildProcess; output: () => string } 
 mkdirSync(PROFILE_DIR, { recursive: true });
 const arm = await startArm(armName, { hello: false });
 try {
-  const loop = await EchoLoop.open(arm.ports.text!, conns);
+  const loop = await EchoLoop.open(kind, arm.ports[kind]!, conns);
   await loop.run(1000); // warm-up, discarded
   const target = traced(arm);
   const tracer = target ? startTracer(target.pid) : undefined;
@@ -120,7 +119,7 @@ try {
     tracer.proc.kill('SIGINT');
     await new Promise((r) => tracer.proc.once('exit', r));
   }
-  console.log(`${armName}, ${conns} text connections, ${echoes} echoes in ${elapsed.toFixed(1)} s: ${Math.round(echoes / elapsed)} echo/s`);
+  console.log(`${armName}, ${conns} ${kind} connections, ${echoes} echoes in ${elapsed.toFixed(1)} s: ${Math.round(echoes / elapsed)} echo/s`);
   for (const name of Object.keys(cpu1)) console.log(`  ${name}: ${((cpu1[name]! - cpu0[name]!) / echoes).toFixed(1)} µs CPU per echo`);
   if (tracer && values.with === 'strace') {
     console.log(`  strace of ${target!.name} (${echoes} echoes):`);

@@ -35,6 +35,19 @@ export function boot(options: GatewayWorkerModuleOptions, tier: GatewayWorkerTie
   return startGatewayWorkerTier(tierModule(options, providers), tier, { shutdownHooks: false, logger });
 }
 
+/**
+ * Register + one gateway in this process on free ports — by default one text listener on
+ * 127.0.0.1 — for tests that start (or withhold) the workers themselves. `extra` goes to both tiers
+ * (and, through `common`, to the workers the test boots).
+ */
+export async function startGatewayOnly(logger: LoggerService, gateway: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const registerAddress = `127.0.0.1:${await freePort()}`;
+  const common = { registerAddress, ...extra };
+  const register = await boot({ ...common, register: { listen: registerAddress } }, 'register', logger);
+  const gw = await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0, ...gateway } }, 'gateway', logger);
+  return { registerAddress, common, apps: [register, gw], gateway: gw.get(GatewayServer) };
+}
+
 export interface TestCluster {
   registerAddress: string;
   register: INestMicroservice;
