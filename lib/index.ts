@@ -41,8 +41,8 @@ export * from './gateway-worker.bootstrap.js';
 // The client edge: connect-time requests, TLS errors, and the TypeScript protocol extensions.
 export { WebSocketConnectRequest } from './business-worker/websocket-connect.request.js';
 export * from './errors/tls-certificate.error.js';
-export { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from './gateway/extension-protocol.js';
+export { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from './protocol/extension-command.js';
 export { webSocketConnectBody, phpParseStr, type WebSocketRequestInfo } from './gateway/websocket-connect.payload.js';
 export * from './metrics/gateway-worker.metrics.js';
-export * from './metrics/process-stats.interface.js';
+export * from './protocol/process-stats.js';
 export { fetchClusterStatus, formatClusterStatus, type ClusterStatus, type ClusterStatusOptions } from './cli/cluster-status.js';

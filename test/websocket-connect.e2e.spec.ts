@@ -257,7 +257,7 @@ describe('CMD_ON_WEBSOCKET_CONNECT with PHP peers', () => {
     const hello = fromWorker.packets[0]!;
     expect(hello.cmd).toBe(GatewayCommand.WORKER_CONNECT);
     // PHP's fields first, in PHP's order; the extension after them.
-    expect(hello.body.toString()).toBe(`{"worker_key":"TsWorker:0","secret_key":"","features":["${WorkerFeature.GATEWAY_INFO}","${WorkerFeature.EVENT_ACKS}","${WorkerFeature.WEBSOCKET_VERDICT}"]}`);
+    expect(hello.body.toString()).toBe(`{"worker_key":"TsWorker:0","secret_key":"","features":["${WorkerFeature.GATEWAY_INFO}","${WorkerFeature.FLOW_CONTROL}","${WorkerFeature.WEBSOCKET_VERDICT}"]}`);
 
     const [gwIp, gwPort] = [0x7f000001, Number(gwAddress.split(':')[1])];
     const event = (connectionId: number, url: string, flag: number) =>

@@ -3,10 +3,10 @@ import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
 import { ENV_GENERATION } from '../cli/cli.constants.js';
 import { GATEWAY_WORKER_OPTIONS, RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import type { ProcessStats } from '../protocol/process-stats.js';
 import { RateMeter } from '../metrics/rate-meter.js';
 import { eventNotFinished, eventTimedOut, guardDenied, handlerFailed, noGatewayFound, sessionNotWritable, webSocketConnectKicked, webSocketConnectRejected, wrongSecretKey } from '../gateway-worker.messages.js';
-import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../gateway/extension-protocol.js';
+import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature, type GatewayInfo, type GatewayListenerInfo, type WebSocketVerdict } from '../protocol/extension-command.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
@@ -248,7 +248,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
    * each handshake for them; without handlers nobody should wait).
    */
   private features(): string[] {
-    const features: string[] = [WorkerFeature.GATEWAY_INFO, WorkerFeature.EVENT_ACKS];
+    const features: string[] = [WorkerFeature.GATEWAY_INFO, WorkerFeature.FLOW_CONTROL];
     if (this.registry.get('websocketConnect').length) features.push(WorkerFeature.WEBSOCKET_VERDICT);
     return features;
   }

@@ -5,7 +5,7 @@ import { phpUnserialize } from '../protocol/php-serialize.js';
 import { PhpOpaque } from '../protocol/php-value.js';
 import { long2ip } from '../utils/ip.util.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
-import type { GatewayListenerInfo } from '../gateway/extension-protocol.js';
+import type { GatewayListenerInfo } from '../protocol/extension-command.js';
 import { WebSocketConnectRequest } from './websocket-connect.request.js';
 
 /** The client events a BusinessWorker dispatches to handlers. */

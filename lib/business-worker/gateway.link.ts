@@ -4,7 +4,7 @@ import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
 import { splitAddress } from '../utils/ip.util.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
-import type { GatewayInfo, GatewayListenerInfo } from '../gateway/extension-protocol.js';
+import type { GatewayInfo, GatewayListenerInfo } from '../protocol/extension-command.js';
 
 /** Options of a worker connection. */
 export interface GatewayLinkOptions {

@@ -1,12 +1,12 @@
 import { connect } from 'node:net';
 import { GatewayQueryLink } from '../client/gateway-query.link.js';
-import { ExtensionCommand, type GatewayStatusReply } from '../gateway/extension-protocol.js';
+import { ExtensionCommand, type GatewayStatusReply } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { LineReader } from '../protocol/line.reader.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
 import { parseRegisterMessage, readAddresses, workerConnectLine } from '../protocol/register-message.js';
-import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import type { ProcessStats } from '../protocol/process-stats.js';
 import { splitAddress } from '../utils/ip.util.js';
 
 /** What `status` needs to reach the cluster. */

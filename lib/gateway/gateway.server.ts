@@ -17,11 +17,11 @@ import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
 import { ClientConnection, type ClientOwner } from './client-connection.js';
 import type { ClientEdgeHost } from './client-edge.host.js';
-import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type GatewayStatusReply, type WebSocketVerdict } from './extension-protocol.js';
+import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type GatewayInfo, type GatewayStatusReply, type WebSocketVerdict } from '../protocol/extension-command.js';
 import { GatewayCounters } from './gateway-counters.js';
 import { WorkerWaitRoom } from './worker-wait-room.js';
 import { RateMeter } from '../metrics/rate-meter.js';
-import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import type { ProcessStats } from '../protocol/process-stats.js';
 import { phpSerialize } from '../protocol/php-serialize.js';
 import { GatewayCommandHandler, type GatewayCommandHost } from './gateway-command.handler.js';
 import { GatewayTables } from './gateway-tables.js';
@@ -564,7 +564,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
         conn.reader.push(chunk, (packet) => {
           if (socket.destroyed) return;
           const cmd = packet[4];
-          // The TypeScript extensions (extension-protocol.ts) are handled here; the rest is PHP's.
+          // The TypeScript extensions (extension-command.ts) are handled here; the rest is PHP's.
           if (cmd === ExtensionCommand.WEBSOCKET_VERDICT) return void (this.onVerdict(conn, packet) || socket.destroy());
           if (cmd === ExtensionCommand.EVENTS_HANDLED) {
             if (conn.workerKey) conn.eventsAcked = packet.readUInt32BE(17);
@@ -627,7 +627,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     conn.webSocketConnectMode = webSocketConnectMode(hello);
     const features = (hello as { features?: unknown } | null)?.features;
     conn.wantsGatewayInfo = Array.isArray(features) && features.includes(WorkerFeature.GATEWAY_INFO);
-    conn.acksEvents = Array.isArray(features) && features.includes(WorkerFeature.EVENT_ACKS);
+    conn.acksEvents = Array.isArray(features) && features.includes(WorkerFeature.FLOW_CONTROL);
   }
 
   /** GATEWAY_INFO: the public listeners, so workers can tell handlers each client's protocol. */

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import type { ProcessStats } from '../protocol/process-stats.js';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
-import type { WebSocketConnectMode } from './extension-protocol.js';
+import type { WebSocketConnectMode } from '../protocol/extension-command.js';
 
 /**
  * A connection on a gateway's internal port: a BusinessWorker's worker connection (after

@@ -1,5 +1,5 @@
 import type { ClientConnection } from './client-connection.js';
-import type { WebSocketVerdict } from './extension-protocol.js';
+import type { WebSocketVerdict } from '../protocol/extension-command.js';
 
 interface Pending {
   client: ClientConnection;

@@ -9,7 +9,7 @@ import { GatewayCommand } from '../protocol/gateway-command.js';
 import { ip2long } from '../utils/ip.util.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ClientEdgeHost } from './client-edge.host.js';
-import { FLAG_AWAITS_VERDICT, type WebSocketVerdict } from './extension-protocol.js';
+import { FLAG_AWAITS_VERDICT, type WebSocketVerdict } from '../protocol/extension-command.js';
 import type { PendingHandshakes } from './pending-handshakes.js';
 import { plainIp, type TrustedProxies } from './trusted-proxies.js';
 import { webSocketConnectBody } from './websocket-connect.payload.js';

@@ -1,5 +1,5 @@
-import type { ProcessStats } from '../metrics/process-stats.interface.js';
-import type { ClientProtocolName } from '../protocol/client-protocol.js';
+import type { ProcessStats } from './process-stats.js';
+import type { ClientProtocolName } from './client-protocol.js';
 
 /**
  * The TypeScript extensions of the GatewayProtocol. They use command numbers PHP leaves unused
@@ -34,10 +34,19 @@ export const ExtensionCommand = {
   WORKER_DRAIN: 154,
   /**
    * Worker → gateway, after each event it handled (after the event's own commands and session
-   * write-back, on the same link): connection_id = how many events from this gateway it has
-   * handled so far. A gateway counts what was sent but never confirmed when a worker dies.
+   * write-back, on the same link): connection_id = the client whose event it was. Each one
+   * returns one event of that client's budget of events in flight (flow control: the gateway
+   * stops reading a client whose budget is spent), and a gateway counts what was sent but never
+   * confirmed when a worker dies or hangs.
    */
   EVENTS_HANDLED: 155,
+  /**
+   * Gateway → worker, just before the gateway closes the link: "you confirmed nothing for too
+   * long while events were outstanding; you are treated as failed". Body = JSON
+   * `{ "silentMs": number, "outstanding": number }`. The worker logs it and reconnects; the
+   * outstanding events were counted as lost by the gateway.
+   */
+  WORKER_HUNG: 156,
 } as const;
 
 /** Reply of STATUS. */
@@ -49,14 +58,24 @@ export interface GatewayStatusReply {
 /** Flag bit on CMD_ON_WEBSOCKET_CONNECT: the gateway holds the handshake until a verdict comes back. */
 export const FLAG_AWAITS_VERDICT = 0x04;
 
+/**
+ * Flag bit of binary messages, between TypeScript peers: on CMD_ON_MESSAGE, the client sent a
+ * binary websocket frame; on the send commands, write a binary websocket frame (text frames
+ * otherwise). PHP never sets it and ignores it.
+ */
+export const FLAG_BINARY = 0x08;
+
 /** The features a TypeScript worker can announce in CMD_WORKER_CONNECT (`"features": [...]`). */
 export const WorkerFeature = {
   /** Send me {@link ExtensionCommand.GATEWAY_INFO} (client protocols of the public ports). */
   GATEWAY_INFO: 'gateway_info',
   /** I have `@OnWebSocketConnect` handlers: hold websocket handshakes for my verdict. */
   WEBSOCKET_VERDICT: 'websocket_verdict',
-  /** I confirm each event I have handled ({@link ExtensionCommand.EVENTS_HANDLED}). */
-  EVENT_ACKS: 'event_acks',
+  /**
+   * I confirm each event I have handled, naming its client ({@link ExtensionCommand.EVENTS_HANDLED}):
+   * the gateway gives each client a budget of events in flight and detects a hung worker.
+   */
+  FLOW_CONTROL: 'flow_control',
 } as const;
 
 /** One public listener, as GATEWAY_INFO describes it. */
