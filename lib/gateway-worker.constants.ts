@@ -21,3 +21,10 @@ export const RECONNECT_DELAY = 1_000;
 export const REGISTER_PING_INTERVAL = 25_000;
 /** The Register closes connections silent for this long after connecting (PHP: 10 s). */
 export const REGISTER_AUTH_TIMEOUT = 10_000;
+/**
+ * Room an inner packet has beyond the largest client message by default: the 28-byte header, the
+ * client's session and the prefix a reply adds (`innerMaxPackageSize` = `maxPackageSize` + this).
+ */
+export const INNER_PACKET_HEADROOM = 1_048_576;
+/** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize`. */
+export const MIN_INNER_PACKET_HEADROOM = 65_536;

@@ -36,8 +36,29 @@ export const partialResult = (method: string, failed: string[]) =>
   `${method}(): gateways ${failed.join(', ')} did not answer; the result is partial.`;
 export const noGatewayKnown = (method: string) =>
   `${method}(): no gateway is known yet (the Register has not sent any address). Wait for the cluster to start, or check registerAddress.`;
-export const noWorkerConnected = (clientId: string) =>
-  `Gateway: no BusinessWorker connected; client ${clientId} is closed. Start the business tier.`;
+const more = (suppressed: number) => (suppressed > 0 ? ` (${suppressed} more like it since the last such line)` : '');
+export const noWorkerConnected = (clientId: string, suppressed = 0) =>
+  `Gateway: no BusinessWorker can take the events of client ${clientId}; they wait (workerWaitWindow), or the client is closed when the window is 0. Start the business tier${more(suppressed)}.`;
+export const flowControlPaused = (clientId: string, events: number, bytes: number, suppressed: number) =>
+  `Gateway: client ${clientId} has ${events} event(s) (${bytes} bytes) in flight to its worker (maxEventsInFlight/maxBytesInFlight); its socket is not read until the worker catches up${more(suppressed)}.`;
+export const workerHung = (worker: string, silentMs: number, outstanding: number) =>
+  `Gateway: BusinessWorker ${worker} sent nothing for ${silentMs} ms with ${outstanding} event(s) outstanding (workerHangTimeout): declared hung, its link is closed, its events are counted as lost and its clients move to the other workers. Find what blocks that worker's event loop (a stopped process, a CPU-bound handler).`;
+export const workerLinkFull = (worker: string, dropped: number, suppressed: number) =>
+  `Gateway: the send buffer to worker ${worker} (a worker without flow control) is full: events are dropped (${dropped} so far, counted in send_fail). Raise sendToWorkerBufferSize or add workers${more(suppressed)}.`;
+export const eventTooLarge = (clientId: string, size: number, max: number) =>
+  `Gateway: an event of client ${clientId} would be a ${size}-byte internal packet, over innerMaxPackageSize (${max}): its session is too large. The client is closed; keep sessions small or raise innerMaxPackageSize.`;
+export const duplicateWorker = (key: string, peer: string) =>
+  `Gateway: a BusinessWorker connection from ${peer} uses the name ${key}, which is already connected; refused (the running worker keeps its link). Give each worker process a unique name per host.`;
+export const innerPacketTooLarge = (peer: string, cmd: number, length: number, max: number, suppressed: number) =>
+  `Gateway: a ${length}-byte packet (cmd ${cmd}) from ${peer} exceeds innerMaxPackageSize (${max}); skipped, the link stays up${more(suppressed)}.`;
+export const unreadReplies = (peer: string, bytes: number) =>
+  `Gateway: ${peer} does not read its query replies (${bytes} bytes queued); connection closed.`;
+export const slowClientDropped = (clientId: string, limit: number, suppressed: number) =>
+  `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes): messages to it are dropped and counted in send_fail (slowClientPolicy 'drop')${more(suppressed)}.`;
+export const clientMessageRejected = (clientId: string, peer: string, reason: string, suppressed: number) =>
+  `Gateway: client ${clientId} (${peer}): ${reason}; connection closed${more(suppressed)}.`;
+export const innerPeerRefused = (peer: string, reason: string, suppressed: number) =>
+  `Gateway: internal-port connection from ${peer} refused: ${reason}${more(suppressed)}.`;
 export const handlerFailed = (event: string, clientId: string, err: unknown) =>
   `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 export const eventNotFinished = (clientId: string, err: unknown) =>
@@ -76,16 +97,16 @@ export const webSocketConnectKicked = (event: string, clientId: string, status: 
 export const invalidVerdict = (peer: string) =>
   `Gateway: malformed websocket verdict from ${peer}; the handshake it refers to is refused with 500.`;
 export const workerWaitExceeded = (clientId: string, reason: string, events: number, policy: 'close' | 'drop') =>
-  `Gateway: client ${clientId}: ${reason}; ${events} waiting event(s) dropped${policy === 'close' ? ' and the client closed' : ''} (workerWaitPolicy '${policy}'). Start more business workers, or raise workerWaitWindow/workerWaitBufferSize.`;
+  `Gateway: client ${clientId}: ${reason}; ${events} waiting event(s) dropped${policy === 'close' ? ' and the client closed' : ''} (workerWaitPolicy '${policy}'). Start more business workers, or raise workerWaitWindow.`;
 export const noGatewayFound = (worker: string, seconds: number, known: string[], registers: string[]) =>
   `BusinessWorker ${worker} has found no gateway after ${seconds} s: ${known.length ? `the Register lists ${known.join(', ')} but none accepted this worker (secret key? firewall? lanIp?)` : `no Register (${registers.join(', ')}) has announced a gateway`}. Check registerAddress and secretKey on every tier.`;
 export const slowClientClosed = (clientId: string, limit: number) =>
   `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes); closed (slowClientPolicy 'close'). Raise sendToClientBufferSize or use slowClientPolicy 'drop' to keep such clients.`;
-export const stalledFrame = (who: string, ms: number) =>
-  `Gateway: ${who} left a frame half-sent for more than ${ms} ms; closed (stalledFrameTimeout).`;
-export const tooManyConnections = (ip: string, limit: number) =>
-  `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused.`;
+export const stalledFrame = (who: string, ms: number, suppressed = 0) =>
+  `Gateway: ${who} left a frame half-sent for more than ${ms} ms; closed (stalledFrameTimeout)${more(suppressed)}.`;
+export const tooManyConnections = (ip: string, limit: number, suppressed = 0) =>
+  `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused${more(suppressed)}.`;
 export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
 export const eventsLost = (worker: string, n: number) =>
-  `Gateway: BusinessWorker ${worker} disconnected with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;
+  `Gateway: BusinessWorker ${worker} left (disconnected or declared hung) with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;

@@ -6,6 +6,8 @@ import {
   DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE,
   DEFAULT_SEND_TO_WORKER_BUFFER_SIZE,
   DEFAULT_START_PORT,
+  INNER_PACKET_HEADROOM,
+  MIN_INNER_PACKET_HEADROOM,
 } from './gateway-worker.constants.js';
 import { ENV_PROCESS_INDEX } from './cli/cli.constants.js';
 import { GatewayWorkerOptionsError } from './errors/gateway-worker-options.error.js';
@@ -144,7 +146,23 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   const addressCacheTtl = o.addressCacheTtl ?? 1000;
   if (!Number.isInteger(addressCacheTtl) || addressCacheTtl < 0) problems.push(`addressCacheTtl must be an integer ≥ 0 (ms), got ${JSON.stringify(o.addressCacheTtl)}`);
   const maxPackageSize = positive('maxPackageSize', o.maxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
-  const innerMaxPackageSize = positive('innerMaxPackageSize', o.innerMaxPackageSize, DEFAULT_MAX_PACKAGE_SIZE);
+  // A client message of the maximum size must always fit an inner packet with its header, the
+  // client's session and a reply's prefix: the inner limit is derived from the client limit.
+  const innerMaxPackageSize = positive('innerMaxPackageSize', o.innerMaxPackageSize, maxPackageSize + INNER_PACKET_HEADROOM);
+  if (o.innerMaxPackageSize !== undefined && innerMaxPackageSize < maxPackageSize + MIN_INNER_PACKET_HEADROOM) {
+    problems.push(
+      `innerMaxPackageSize (${innerMaxPackageSize}) must exceed maxPackageSize (${maxPackageSize}) by at least ${MIN_INNER_PACKET_HEADROOM} bytes, ` +
+        `so that a client message of the maximum size fits an inner packet with its header and session; leave it unset to derive it`,
+    );
+  }
+
+  // An internal link's send buffer takes at least two packets of the largest size, so one large
+  // packet never crowds out the next (and a confirmation can always follow a large reply).
+  const linkBuffer = (name: string, v: unknown): number => {
+    const size = positive(name, v, Math.max(DEFAULT_SEND_TO_WORKER_BUFFER_SIZE, 2 * innerMaxPackageSize));
+    if (v !== undefined && size < innerMaxPackageSize) problems.push(`${name} (${size}) must be at least innerMaxPackageSize (${innerMaxPackageSize}), so that a packet of the largest size fits`);
+    return size;
+  };
 
   // Register: listen on the port of the first register address by default.
   let register = { host: '0.0.0.0', port: splitAddress(String(registerAddresses[0] ?? ''))?.port ?? 1236 };
@@ -192,11 +210,14 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
       lanPort: startPort === 0 ? 0 : startPort + processIndex,
       innerBindHost: g.innerTcpWorkerListen || (isIPv4(lanIp) && isPublicIPv4(lanIp) ? '0.0.0.0' : lanIp),
       sendToClientBufferSize: positive('gateway.sendToClientBufferSize', g.sendToClientBufferSize, DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE),
-      sendToWorkerBufferSize: positive('gateway.sendToWorkerBufferSize', g.sendToWorkerBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
+      sendToWorkerBufferSize: linkBuffer('gateway.sendToWorkerBufferSize', g.sendToWorkerBufferSize),
       router: g.router ?? 'least-connections',
       ...resolveClientEdge(g, listen, problems),
       workerWaitWindow: nonNegative('gateway.workerWaitWindow', g.workerWaitWindow, 10_000),
-      workerWaitBufferSize: positive('gateway.workerWaitBufferSize', g.workerWaitBufferSize, DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE),
+      maxEventsInFlight: positive('gateway.maxEventsInFlight', g.maxEventsInFlight, 64),
+      maxBytesInFlight: positive('gateway.maxBytesInFlight', g.maxBytesInFlight, 1_048_576),
+      workerHangTimeout: nonNegative('gateway.workerHangTimeout', g.workerHangTimeout, 10_000),
+      innerMaxConnectionsPerIp: nonNegative('gateway.innerMaxConnectionsPerIp', g.innerMaxConnectionsPerIp, 256),
       workerWaitPolicy: g.workerWaitPolicy ?? 'close',
       slowClientPolicy: g.slowClientPolicy ?? 'drop',
       stalledFrameTimeout: nonNegative('gateway.stalledFrameTimeout', g.stalledFrameTimeout, 30_000),
@@ -209,7 +230,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     name: w.name ?? 'BusinessWorker',
     processIndex: w.processIndex ?? envProcessIndex(),
     count: w.count ?? 1,
-    sendToGatewayBufferSize: positive('businessWorker.sendToGatewayBufferSize', w.sendToGatewayBufferSize, DEFAULT_SEND_TO_WORKER_BUFFER_SIZE),
+    sendToGatewayBufferSize: linkBuffer('businessWorker.sendToGatewayBufferSize', w.sendToGatewayBufferSize),
     lanIp: w.lanIp ?? null,
     noGatewayWarning: positive('businessWorker.noGatewayWarning', w.noGatewayWarning, 10_000),
     eventTimeout: nonNegative('businessWorker.eventTimeout', w.eventTimeout, 30_000),

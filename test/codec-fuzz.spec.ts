@@ -12,7 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { GatewayProtocolError } from '../lib/errors/gateway-protocol.error.js';
 import { PhpUnserializeError } from '../lib/errors/php-unserialize.error.js';
 import { ClientConnection } from '../lib/gateway/client-connection.js';
-import { GatewayCommandHandler } from '../lib/gateway/gateway-command.handler.js';
+import { ClientCommands } from '../lib/gateway/client-commands.js';
+import { GatewayCounters } from '../lib/gateway/gateway-counters.js';
+import type { InnerCommand } from '../lib/gateway/inner-port.js';
+import { QueryCommands } from '../lib/gateway/query-commands.js';
 import { GatewayTables } from '../lib/gateway/gateway-tables.js';
 import { InnerConnection } from '../lib/gateway/inner-connection.js';
 import { FrameProtocol, TextProtocol } from '../lib/protocol/client-protocol.js';
@@ -359,30 +362,23 @@ const commandArb = fc
   })
   .map((p) => ({ cmd: p.cmd, raw: encodeGatewayPacket(p) }));
 
-describe('GatewayCommandHandler (§5.7) under fuzzing', () => {
+describe('the gateway command table (§5.7) under fuzzing', () => {
   it('no command sequence makes it throw; every query gets exactly one well-formed reply', () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 1, maxLength: 40 }), (commands) => {
         const tables = new GatewayTables();
         const clientSockets = [1, 2, 3].map(() => fakeSocket());
         for (const [i, s] of clientSockets.entries()) {
-          tables.add(new ClientConnection(tables.allocateId(), s, i === 2 ? 'frame' : 'text', 0x7f000001, 50000 + i, 8282, 1 << 20));
+          tables.add(new ClientConnection(tables.allocateId(), s, i === 2 ? 'frame' : 'text', 0x7f000001, 50000 + i, 8282, { limit: 1 << 20, sent: () => undefined, full: () => undefined }));
         }
         const log: string[] = [];
         const logger = { warn: (m: string) => log.push(m), log: () => undefined, error: (m: string) => log.push(m) } as unknown as Logger;
-        const handler = new GatewayCommandHandler({
-          tables,
-          secretKey: '',
-          logger,
-          registerWorker: () => undefined,
-          kick: (c) => tables.remove(c),
-          destroy: (c) => tables.remove(c),
-        });
+        const table = new Map<number, InnerCommand>([...new ClientCommands(tables, logger).commands(), ...new QueryCommands(tables, new GatewayCounters(), logger, 1 << 20).commands()]);
         const socket = fakeSocket();
-        const conn = new InnerConnection(socket, 1 << 20, 1 << 20, '');
+        const conn = new InnerConnection(socket, 1 << 20, '');
         const queries: number[] = [];
         for (const { cmd, raw } of commands) {
-          handler.handle(conn, raw);
+          table.get(cmd)?.handle(conn, decodeGatewayPacket(raw));
           if (QUERY_COMMANDS.has(cmd)) queries.push(cmd);
         }
         // The replies: uint32 length + PHP serialize, one per query, in order, each readable —

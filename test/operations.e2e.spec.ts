@@ -27,7 +27,8 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
     apps.push(await boot({ ...g.common, businessWorker: { name: 'Late' } }, 'business-worker', logger, testProviders));
     expect(await client.next(5000)).toMatch(/^Hello [0-9a-f]{20}$/);
     for (let i = 0; i < 5; i++) expect(await client.next()).toBe(String(i));
-    expect(g.gateway.waiting).toMatchObject({ clients: 0, delivered: 6 });
+    // Only the connect waited: the client was not read meanwhile, so its messages came after.
+    expect(g.gateway.waiting).toMatchObject({ clients: 0, delivered: 1 });
   });
 
   it("closes a client whose events waited longer than workerWaitWindow (policy 'close'), logging it", async () => {
@@ -49,9 +50,11 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
     const client = await TextClient.connect(g.gateway.publicPorts[0]!);
     clients.push(client);
     client.send('echo lost');
-    await waitFor(() => logger.find('warn', "2 waiting event(s) dropped (workerWaitPolicy 'drop')").length === 1, 'the drop to be logged', 3000);
+    // The client is not read while its connect waits: the message is read (and waits, and is
+    // dropped) only after the first drop resumed it.
+    await waitFor(() => g.gateway.waiting.expired === 2, 'both events to be dropped', 5000);
+    expect(logger.find('warn', "1 waiting event(s) dropped (workerWaitPolicy 'drop')")).toHaveLength(2);
     expect(client.closed).toBe(false);
-    expect(g.gateway.waiting.expired).toBe(2);
 
     const php = await startGatewayOnly(logger, { workerWaitWindow: 0 });
     apps.push(...php.apps);
@@ -60,16 +63,28 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
     await c2.waitClosed(1000);
   });
 
-  it('bounds the events a client may have waiting (workerWaitBufferSize)', async () => {
+  it('stops reading a client whose events wait for a worker (backpressure, not a buffer), and loses none of them', async () => {
     const logger = new CapturingLogger();
-    const g = await startGatewayOnly(logger, { workerWaitBufferSize: 1000 });
+    const g = await startGatewayOnly(logger);
     apps.push(...g.apps);
-    const client = await TextClient.connect(g.gateway.publicPorts[0]!);
-    clients.push(client);
-    for (let i = 0; i < 20; i++) client.send('x'.repeat(100));
-    await client.waitClosed(2000);
-    expect(logger.find('warn', 'its buffer of waiting events is full').length).toBe(1);
-    expect(g.gateway.waiting.bytes).toBe(0);
+    const flooder = await TextClient.connect(g.gateway.publicPorts[0]!);
+    const control = await TextClient.connect(g.gateway.publicPorts[0]!);
+    clients.push(flooder, control);
+    // 2,000 lines of 1 KB: far more than one read; the gateway holds at most what one read brought.
+    const line = 'x'.repeat(1000);
+    for (let i = 0; i < 2000; i++) flooder.send(`echo ${i} ${line}`);
+    control.send('echo control');
+    await sleep(500);
+    expect(g.gateway.pausedClients).toBe(2);
+    expect(g.gateway.waiting.bytes).toBeLessThan(256 * 1024);
+    apps.push(await boot({ ...g.common, businessWorker: { name: 'Late' } }, 'business-worker', logger, testProviders));
+    expect(await control.next(5000)).toMatch(/^Hello /);
+    expect(await control.next(5000)).toBe('control');
+    expect(await flooder.next(5000)).toMatch(/^Hello /);
+    for (let i = 0; i < 2000; i++) expect(await flooder.next(5000)).toBe(`${i} ${line}`);
+    expect(g.gateway.waiting.clients).toBe(0);
+    expect(g.gateway.pausedClients).toBe(0);
+    expect(g.gateway.counters.sendFailures).toBe(0);
   });
 
   it('serves Prometheus metrics on an opt-in port: connections, messages, events and their duration', async () => {

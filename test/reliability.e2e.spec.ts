@@ -90,7 +90,9 @@ describe('reliability: slow readers, stalled frames, connection limits, hanging 
     await Promise.all([closed(half), closed(inner), closed(ws)]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(Date.now() - t0).toBeLessThan(2500);
-    expect(logger.find('warn', 'left a frame half-sent for more than 300 ms').length).toBe(3);
+    // Counted each time; logged at most once per peer address per interval (the two clients share 127.0.0.1).
+    expect(c.gateway.counters.limits.stalledFrame).toBe(3);
+    expect(logger.find('warn', 'left a frame half-sent for more than 300 ms').length).toBeGreaterThanOrEqual(2);
     fine.client.send('echo unaffected');
     expect(await fine.client.next()).toBe('unaffected');
   });

@@ -114,7 +114,7 @@ describe('secret keys, hostile peers and malformed input', () => {
     const long = await rawPeer(innerPort);
     long.socket.write(Buffer.from('7fffffff05', 'hex'));
     await waitFor(long.closed, 'the oversized packet to be refused');
-    expect(logger.find('warn', 'Packet length 2147483647 exceeds the limit of 10485760 bytes').length).toBe(1);
+    expect(logger.find('warn', 'Packet length 2147483647 exceeds the limit of').length).toBe(1);
     // The gateway is fine: the client still chats.
     client.client.send('echo still here');
     expect(await client.client.next()).toBe('still here');

@@ -407,7 +407,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       // Confirmed after the event's commands and write-back, on the same link: a gateway that got
       // the confirmation got them too.
       const link = run.link;
-      if (link.speaksExtensions) link.write(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ++link.handled >>> 0, flag: FLAG_BODY_IS_SCALAR }));
+      if (link.speaksExtensions) link.send(encodeGatewayPacket({ cmd: ExtensionCommand.EVENTS_HANDLED, connectionId: ctx.packet.connectionId, flag: FLAG_BODY_IS_SCALAR }));
     } catch (err) {
       // Reached from a promise callback too: a throw here would be an unhandled rejection.
       this.logger.error(eventNotFinished(ctx.clientId, err));

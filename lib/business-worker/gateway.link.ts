@@ -121,13 +121,26 @@ export class GatewayLink {
     return this.open && !this.socket.destroyed;
   }
 
-  /** Sends a command packet, coalesced per event-loop turn. False when not connected or saturated. */
+  /**
+   * Sends a command packet, coalesced per event-loop turn. False when not connected, or when the
+   * packet does not fit the link's buffer limit (an empty buffer takes any packet).
+   */
   write(packet: Buffer): boolean {
     if (!this.connected) return false;
-    if (this.socket.writableLength >= this.options.bufferLimit) {
+    const queued = this.socket.writableLength;
+    if (queued > 0 && queued + packet.length > this.options.bufferLimit) {
       this.dropped++;
       return false;
     }
+    return this.send(packet);
+  }
+
+  /**
+   * Sends a packet that must not be dropped whatever is queued (an event's confirmation: a lost
+   * one would leave the client's flow-control budget spent for ever). False when not connected.
+   */
+  send(packet: Buffer): boolean {
+    if (!this.connected) return false;
     corkForThisTurn(this.socket);
     this.socket.write(packet);
     return true;

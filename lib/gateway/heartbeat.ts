@@ -57,6 +57,8 @@ export class Heartbeat {
     const closeAt = 2 * limit;
     const ping = this.ping;
     for (const client of this.clients.values()) {
+      // A client we stopped reading (flow control) cannot be heard: it is not silent.
+      if (client.paused) continue;
       if (limit > 0 && client.pingCount >= closeAt) {
         this.destroy(client);
         continue;

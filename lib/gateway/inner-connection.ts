@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import type { ProcessStats } from '../protocol/process-stats.js';
-import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
-import { corkForThisTurn } from '../utils/write-batch.js';
 import type { WebSocketConnectMode } from '../protocol/extension-command.js';
+import { corkForThisTurn } from '../utils/write-batch.js';
 
 /**
  * A connection on a gateway's internal port: a BusinessWorker's worker connection (after
- * CMD_WORKER_CONNECT) or a caller's client connection (GatewayClient, worker queries).
+ * CMD_WORKER_CONNECT) or a caller's client connection (GatewayClient, worker queries). It only
+ * writes and remembers; the inner port reads it and the command handlers decide.
  */
 export class InnerConnection {
   authorized: boolean;
@@ -16,6 +16,8 @@ export class InnerConnection {
   stats: ProcessStats | null = null;
   /** When the link started holding a half-received packet (0: none). */
   partialSince = 0;
+  /** When anything last arrived on this link. */
+  lastHeard = Date.now();
   /** The worker announced it is stopping (WORKER_DRAIN). */
   draining = false;
   /** Packets dropped because this link's send buffer was full. */
@@ -24,50 +26,70 @@ export class InnerConnection {
   webSocketConnectMode: WebSocketConnectMode = 'event';
   /** The worker asked for GATEWAY_INFO (a TypeScript worker). */
   wantsGatewayInfo = false;
-  /** The worker confirms handled events (EVENTS_HANDLED). */
-  acksEvents = false;
+  /** The worker confirms each event, naming the client: its clients get flow control, and it can be declared hung. */
+  flowControl = false;
   /** Events forwarded to this worker, and how many it confirmed handling. */
   eventsSent = 0;
   eventsAcked = 0;
-  readonly reader: GatewayPacketReader;
+  /** When the worker last went from no outstanding event to some (hang detection starts there). */
+  outstandingSince = 0;
   readonly name: string;
 
   constructor(
     readonly socket: Socket,
-    maxPacketSize: number,
+    /** Bytes this link may queue before further droppable packets are dropped. */
     private readonly bufferLimit: number,
     secretKey: string,
   ) {
     this.authorized = secretKey === '';
-    this.reader = new GatewayPacketReader(maxPacketSize);
     this.name = `${socket.remoteAddress}:${socket.remotePort}`;
   }
 
-  /** Writes a packet, coalesced per event-loop turn; false (dropped) when the link is saturated. */
+  /** Events sent and not confirmed. */
+  get outstanding(): number {
+    return this.eventsSent - this.eventsAcked;
+  }
+
+  /** True when the next packet of `size` bytes exceeds the link's buffer limit (an empty buffer takes any packet). */
+  saturated(size: number): boolean {
+    const queued = this.socket.writableLength;
+    return queued > 0 && queued + size > this.bufferLimit;
+  }
+
+  /**
+   * Writes a packet that may be dropped when the link is saturated (PHP's behaviour, for workers
+   * without flow control and for keepalives), coalesced per event-loop turn. False when dropped.
+   */
   write(packet: Buffer): boolean {
-    const socket = this.socket;
-    if (socket.destroyed) return false;
-    if (socket.writableLength >= this.bufferLimit) {
+    if (this.socket.destroyed) return false;
+    if (this.saturated(packet.length)) {
       this.dropped++;
       return false;
     }
-    corkForThisTurn(socket);
-    socket.write(packet);
+    this.send(packet);
     return true;
   }
 
   /**
-   * A §2.9 query reply: uint32 length, then the serialized bytes, on this link. Never dropped for
-   * a full buffer (the caller would wait for it forever); corked for the turn, so the length, the
-   * reply and any other replies to the same request chunk leave in one write.
+   * Writes a packet that must not be dropped: a budgeted event (flow control bounds what is
+   * queued) or a query reply (the caller checks the peer reads). Coalesced per event-loop turn.
    */
-  reply(bytes: Buffer): void {
+  send(packet: Buffer): void {
     const socket = this.socket;
     if (socket.destroyed) return;
+    corkForThisTurn(socket);
+    socket.write(packet);
+  }
+
+  /**
+   * A query reply (docs/protocol.md §2.9): uint32 length, then the serialized bytes; corked for
+   * the turn, so the length, the reply and any other replies to the same request chunk leave in
+   * one write.
+   */
+  reply(bytes: Buffer): void {
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(bytes.length, 0);
-    corkForThisTurn(socket);
-    socket.write(head);
-    socket.write(bytes);
+    this.send(head);
+    this.send(bytes);
   }
 }

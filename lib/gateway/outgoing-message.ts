@@ -14,10 +14,12 @@ export class OutgoingMessage {
   /**
    * @param body the payload bytes
    * @param raw send `body` as-is, without the client protocol's framing (FLAG_NOT_CALL_ENCODE)
+   * @param binary a binary websocket frame rather than a text frame (FLAG_BINARY)
    */
   constructor(
     readonly body: Buffer,
     readonly raw = false,
+    readonly binary = false,
   ) {}
 
   /** The bytes to write to a client speaking `protocol`. */
@@ -25,7 +27,7 @@ export class OutgoingMessage {
     if (this.raw) return this.body;
     switch (protocol) {
       case 'websocket':
-        return (this.ws ??= joinSmall([webSocketFrameHeader(this.body.length), this.body]));
+        return (this.ws ??= joinSmall([webSocketFrameHeader(this.body.length, this.binary ? 0x2 : 0x1), this.body]));
       case 'text':
         return (this.text ??= joinSmall(TextProtocol.encode(this.body)));
       case 'frame':

@@ -1,21 +1,22 @@
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
+import type { Logger } from '@nestjs/common';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { invalidVerdict } from '../gateway-worker.messages.js';
 import type { ListenAddress } from '../interfaces/resolved-options.interface.js';
-import { GatewayCommand } from '../protocol/gateway-command.js';
+import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
+import { FLAG_AWAITS_VERDICT, FLAG_BINARY, type WebSocketVerdict } from '../protocol/extension-command.js';
 import { ip2long } from '../utils/ip.util.js';
 import type { ClientConnection } from './client-connection.js';
-import type { ClientEdgeHost } from './client-edge.host.js';
-import { FLAG_AWAITS_VERDICT, type WebSocketVerdict } from '../protocol/extension-command.js';
+import type { ClientLifecycle } from './client-lifecycle.js';
+import { invalidUpgrade, refuseUpgrade, rejectionStatus } from './websocket-upgrade.js';
 import type { PendingHandshakes } from './pending-handshakes.js';
 import { plainIp, type TrustedProxies } from './trusted-proxies.js';
 import { webSocketConnectBody } from './websocket-connect.payload.js';
 
 const noop = () => undefined;
-const KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 /** Settings a websocket listener shares with the others of its gateway. */
 export interface WebSocketListenerOptions {
@@ -25,39 +26,8 @@ export interface WebSocketListenerOptions {
   pending: PendingHandshakes;
   /** Websocket ping/pong frames reset the heartbeat counter. */
   pingIsActivity: boolean;
+  logger: Logger;
 }
-
-/**
- * Refuses an upgrade with an HTTP status before any websocket exists, then closes: how an
- * `@OnWebSocketConnect` guard keeps an unauthenticated browser from ever getting a client_id.
- */
-export function refuseUpgrade(socket: Socket, status: number, message?: string, headers: Record<string, string> = {}): void {
-  if (socket.destroyed) return;
-  const text = message || STATUS_CODES[status] || 'Error';
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Connection: close',
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(text)}`,
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-  ];
-  socket.once('finish', () => socket.destroy());
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
-}
-
-/** The checks `ws` makes before an upgrade, done first so a bad request never reaches a worker. */
-function invalidUpgrade(req: IncomingMessage): { status: number; message: string; headers?: Record<string, string> } | null {
-  if (req.method !== 'GET') return { status: 405, message: 'Invalid HTTP method' };
-  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400, message: 'Invalid Upgrade header' };
-  const key = req.headers['sec-websocket-key'];
-  if (key === undefined || !KEY.test(key)) return { status: 400, message: 'Missing or invalid Sec-WebSocket-Key header' };
-  const version = Number(req.headers['sec-websocket-version']);
-  if (version !== 13 && version !== 8) return { status: 400, message: 'Missing or invalid Sec-WebSocket-Version header', headers: { 'Sec-WebSocket-Version': '13, 8' } };
-  return null;
-}
-
-/** A verdict's status as an HTTP rejection: 4xx/5xx as given, anything else 500. */
-const rejectionStatus = (status: unknown): number => (Number.isInteger(status) && (status as number) >= 400 && (status as number) <= 599 ? (status as number) : 500);
 
 /**
  * A `websocket://` (or `wss://`) listener: `ws` on an http(s) server, upgrading requests itself.
@@ -75,7 +45,7 @@ const rejectionStatus = (status: unknown): number => (Number.isInteger(status) &
  *
  * The upgrade request is dropped as soon as the handshake is decided.
  */
-export function createWebSocketListener(host: ClientEdgeHost, l: ListenAddress, o: WebSocketListenerOptions): HttpServer | HttpsServer {
+export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddress, o: WebSocketListenerOptions): HttpServer | HttpsServer {
   const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' });
     res.end(`This is the websocket endpoint of a GatewayWorker gateway (${l.uri}): connect with a websocket client.\n`);
@@ -84,18 +54,18 @@ export function createWebSocketListener(host: ClientEdgeHost, l: ListenAddress, 
   if (o.tls) server.on('tlsClientError', noop);
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (host.closing || !host.admit(socket)) return void socket.destroy();
     socket.on('error', noop);
     const invalid = invalidUpgrade(req);
     if (invalid) return refuseUpgrade(socket, invalid.status, invalid.message, invalid.headers);
 
     const real = o.trustedProxies.clientAddress(socket.remoteAddress, req.headers);
     // Behind a proxy the client's port is unknown: 0 rather than the proxy's.
-    const client = host.newClient(socket, 'websocket', ip2long(real ?? socket.remoteAddress), real ? 0 : (socket.remotePort ?? 0));
-    watchClose(host, client);
-    const worker = host.route(client);
+    const client = clients.accept(socket, 'websocket', ip2long(real ?? socket.remoteAddress), real ? 0 : (socket.remotePort ?? 0));
+    if (!client) return void socket.destroy();
+    watchClose(clients, client, o.pending);
+    const worker = clients.workerFor(client);
     if (!worker) {
-      host.noWorker(client);
+      clients.noWorker(client);
       return refuseUpgrade(socket, 503, 'No BusinessWorker is connected to this gateway yet; retry shortly.');
     }
     const request = () =>
@@ -111,25 +81,25 @@ export function createWebSocketListener(host: ClientEdgeHost, l: ListenAddress, 
 
     const accept = (announceRequest: boolean) =>
       o.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        attachWebSocket(host, client, ws, o.pingIsActivity);
+        attachWebSocket(clients, client, ws, o.pingIsActivity);
         client.release();
-        host.openClient(client);
-        if (announceRequest) host.sendEvent(GatewayCommand.ON_WEBSOCKET_CONNECT, client, request(), 0);
+        clients.open(client);
+        if (announceRequest) clients.webSocketConnect(client, request(), 0);
       });
 
     if (worker.webSocketConnectMode !== 'verdict') return accept(worker.webSocketConnectMode === 'event');
 
     client.holdWrites();
-    host.addClient(client);
-    host.sendEvent(GatewayCommand.ON_WEBSOCKET_CONNECT, client, request(), FLAG_AWAITS_VERDICT);
+    clients.hold(client);
+    clients.webSocketConnect(client, request(), FLAG_AWAITS_VERDICT);
     o.pending.add(client, worker.workerKey!, (verdict: WebSocketVerdict) => {
       if (client.closed || socket.destroyed) return;
       if (verdict.status === 101) return accept(false);
       const status = rejectionStatus(verdict.status);
       // The worker logs its own refusals; only a malformed verdict is worth a line here.
-      if (status !== verdict.status) host.logger.warn(invalidVerdict(worker.name));
+      if (status !== verdict.status) o.logger.warn(invalidVerdict(worker.name));
       // Gone from the tables at once: no ON_CLOSE, since ON_CONNECT never went out.
-      host.clientClosed(client);
+      clients.closed(client);
       refuseUpgrade(socket, status, verdict.message);
     });
   });
@@ -141,15 +111,19 @@ export function createWebSocketListener(host: ClientEdgeHost, l: ListenAddress, 
 // for the connection's lifetime.
 
 /** The client's end, however it comes: normal close, refusal, heartbeat, gateway stop. */
-function watchClose(host: ClientEdgeHost, client: ClientConnection): void {
-  client.socket.on('close', () => host.clientClosed(client));
+function watchClose(clients: ClientLifecycle, client: ClientConnection, pending: PendingHandshakes): void {
+  client.socket.on('close', () => {
+    pending.drop(client.id);
+    clients.closed(client);
+  });
 }
 
 /** Messages (and, when they count as activity, ping/pong frames) of an accepted websocket. */
-function attachWebSocket(host: ClientEdgeHost, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean): void {
+function attachWebSocket(clients: ClientLifecycle, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean): void {
   client.ws = ws;
-  ws.on('message', (data: Buffer) => host.clientMessage(client, data));
-  ws.on('error', noop);
+  ws.on('message', (data: Buffer, isBinary: boolean) => clients.message(client, data, isBinary ? FLAG_BODY_IS_SCALAR | FLAG_BINARY : FLAG_BODY_IS_SCALAR));
+  // ws reports a frame over maxPayload or a malformed frame here, then closes (1009/1002).
+  ws.on('error', (err: Error) => clients.rejected(client, err.message));
   if (pingIsActivity) {
     const alive = () => (client.pingCount = -1);
     ws.on('ping', alive);

@@ -3,8 +3,8 @@ import type { ClientConnection } from './client-connection.js';
 
 /**
  * Binds each client to one worker connection and keeps it there (PHP's "bind" router,
- * PROTOCOL.md §5.5). Least-connections counts assignments per worker, as PHP does; a client whose
- * worker has gone is re-bound on its next event.
+ * docs/protocol.md §5.5). Least-connections counts assignments per worker, as PHP does; a client
+ * whose worker has gone is re-bound on its next event.
  */
 export class WorkerRouter {
   /** Worker key (`"<remoteIp>:<name>:<index>"`) → connection, in connection order. */
@@ -19,13 +19,14 @@ export class WorkerRouter {
     return this.workers.size;
   }
 
-  /** Registers a worker; returns the connection it replaces (same key), which the caller closes. */
-  add(key: string, conn: InnerConnection): InnerConnection | undefined {
+  /** Registers a worker; false (nothing changed) when a live connection already has its key. */
+  add(key: string, conn: InnerConnection): boolean {
     const old = this.workers.get(key);
+    if (old && old !== conn && !old.socket.destroyed) return false;
     this.workers.delete(key);
     this.workers.set(key, conn);
     this.counts.set(key, 0);
-    return old;
+    return true;
   }
 
   /** Forgets a worker connection (only if it is still the registered one for its key). */
@@ -77,6 +78,12 @@ export class WorkerRouter {
     }
     client.workerKey = key;
     return this.workers.get(key)!;
+  }
+
+  /** True when {@link route} would find a worker for this client now (without binding it). */
+  canRoute(client: ClientConnection): boolean {
+    if (client.workerKey !== null && this.workers.has(client.workerKey)) return !this.draining.has(client.workerKey);
+    return this.counts.size > 0;
   }
 
   /** A bound client closed: its worker's count goes down (never below 0). */

@@ -78,13 +78,31 @@ export interface GatewayOptions {
    * `0` closes the client at once when no worker is connected, as GatewayWorker does. Default `10000`.
    */
   workerWaitWindow?: number;
-  /** Bytes of events one client may have waiting for a worker. Default `1_024_000`. */
-  workerWaitBufferSize?: number;
   /**
-   * When a client's wait exceeds `workerWaitWindow` or `workerWaitBufferSize`: `'close'` the client
+   * When a client's events waited longer than `workerWaitWindow` for a worker: `'close'` the client
    * (default; GatewayWorker's behaviour), or `'drop'` its waiting events, counted and logged.
    */
   workerWaitPolicy?: 'close' | 'drop';
+  /**
+   * Flow control: events of one client that may be in flight to its worker (sent, not yet
+   * confirmed handled). When a client has this many, the gateway stops reading its socket until
+   * the worker confirms some, so TCP pushes back on that sender alone. Default `64`.
+   */
+  maxEventsInFlight?: number;
+  /**
+   * Flow control: bytes of one client's events that may be in flight to its worker (a single
+   * event larger than this still goes when nothing else is in flight). Default `1_048_576`.
+   */
+  maxBytesInFlight?: number;
+  /**
+   * A TypeScript worker that sends nothing at all (no confirmation, no status report) for this
+   * long (ms) while events are outstanding is declared hung: the gateway closes its link, counts
+   * its unconfirmed events as lost (logged), and its clients move to the other workers. `0` = never.
+   * Default `10000`.
+   */
+  workerHangTimeout?: number;
+  /** Most connections on the internal port from one remote address. Default `256`; `0` = no limit. */
+  innerMaxConnectionsPerIp?: number;
   /**
    * A client whose send buffer is full (`sendToClientBufferSize`): `'drop'` the messages to it,
    * counted (default; GatewayWorker's behaviour), or `'close'` it — websocket clients get close
@@ -177,7 +195,13 @@ export interface GatewayWorkerModuleOptions {
   addressCacheTtl?: number;
   /** Largest message a client may send (a line, a frame, a websocket message), in bytes. Default `10_485_760` (workerman's). */
   maxPackageSize?: number;
-  /** Largest packet accepted on the internal links (gateway ↔ worker, Register), in bytes. Default `10_485_760`. */
+  /**
+   * Largest packet accepted on the internal links (gateway ↔ worker), in bytes. Default
+   * `maxPackageSize` + 1 MiB, so that a client message of the maximum size always fits with its
+   * header, the client's session and a reply's prefix; a value set by hand must leave at least
+   * 64 KiB of that room. A larger packet is skipped on its own (logged, counted), never by
+   * closing the link; `GatewayService` rejects such a send with `PacketTooLargeError`.
+   */
   innerMaxPackageSize?: number;
   /** Serve Prometheus metrics of this process's tiers over HTTP (off by default). */
   metrics?: MetricsOptions;

@@ -45,7 +45,10 @@ export interface ResolvedGatewayWorkerOptions {
     /** Milliseconds. */
     webSocketConnectTimeout: number;
     workerWaitWindow: number;
-    workerWaitBufferSize: number;
+    maxEventsInFlight: number;
+    maxBytesInFlight: number;
+    workerHangTimeout: number;
+    innerMaxConnectionsPerIp: number;
     workerWaitPolicy: 'close' | 'drop';
     slowClientPolicy: 'drop' | 'close';
     stalledFrameTimeout: number;

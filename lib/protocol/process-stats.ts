@@ -26,4 +26,10 @@ export interface ProcessStats {
   qps: number;
   state: 'running' | 'draining' | 'stopping';
   startedAt: number;
+  /** Gateways: clients whose socket is not read now (flow control, or waiting for a worker). */
+  pausedClients?: number;
+  /** Gateways: how often each limit bit (drops by reason, pauses, hung workers, refused peers). */
+  limits?: Record<string, number>;
+  /** A PHP worker, as its gateway knows it (it reports no status of its own). */
+  php?: boolean;
 }
