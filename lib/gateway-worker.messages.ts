@@ -7,6 +7,8 @@ export const packetTooShort = (len: number, min = 28) =>
   `Packet length ${len} is below the minimum of ${min} bytes: the peer does not speak this protocol or the stream is corrupt. The connection is closed.`;
 export const packetTooLarge = (len: number, max: number) =>
   `Packet length ${len} exceeds the limit of ${max} bytes. The connection is closed; raise maxPackageSize if such packets are legitimate.`;
+export const oversizedPacketSkipped = (tier: string, peer: string, cmd: number, connectionId: number, len: number, max: number) =>
+  `${tier}: packet cmd ${cmd}${connectionId ? ` for connection ${connectionId}` : ''} from ${peer} is ${len} bytes, over the limit of ${max}; skipped, the link carries on. Raise innerMaxPackageSize if such packets are legitimate.`;
 export const lineTooLong = (max: number) =>
   `Line of ${max} bytes or more without a newline. The connection is closed; raise maxPackageSize if such lines are legitimate.`;
 export const invalidClientId = (id: unknown) =>
