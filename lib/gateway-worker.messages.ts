@@ -28,6 +28,16 @@ export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
 export const registerAuthTimeout = (peer: string) =>
   `Register: ${peer} sent nothing within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
+export const registerNotLocal = (peer: string) =>
+  `Register: refused ${peer}: protected mode is on (no secretKey), so only peers on this host may connect. To let other hosts in, set the same secretKey on every tier (Register, gateways, workers, GatewayClients), or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
+export const registerTooManyConnections = (ip: string, limit: number) =>
+  `Register: ${ip} already has ${limit} connections (register.maxConnectionsPerIp); further connections from it are refused. Raise the limit if that host really runs more gateways, workers and GatewayClients.`;
+export const registerLineTooLong = (peer: string, max: number) =>
+  `Register: ${peer} sent ${max} bytes or more without a newline; connection closed. Register lines are small JSON objects: the peer does not speak the Register protocol.`;
+export const registerStalledLine = (peer: string, ms: number) =>
+  `Register: ${peer} left a line unfinished for more than ${ms} ms; connection closed (register.stalledLineTimeout).`;
+export const registerNotAuthenticated = (peer: string, event: string) =>
+  `Register: "${event}" from ${peer} before gateway_connect/worker_connect; connection closed. A peer authenticates first (the gateways and workers of this library, and PHP's, always do).`;
 export const registerUnreachable = (tier: string, address: string, reason: string) =>
   `${tier}: cannot reach the Register at ${address} (${reason}); retrying every second. Start the register tier or fix registerAddress.`;
 export const gatewayUnreachable = (address: string, reason: string) =>

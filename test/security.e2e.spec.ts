@@ -111,10 +111,15 @@ describe('secret keys, hostile peers and malformed input', () => {
     await waitFor(short.closed, 'the short packet to be refused');
     expect(logger.find('warn', 'Packet length 5 is below the minimum of 28 bytes').length).toBe(1);
 
+    // An oversized packet is logged, naming its command, and skipped without being buffered.
     const long = await rawPeer(innerPort);
-    long.socket.write(Buffer.from('7fffffff05', 'hex'));
-    await waitFor(long.closed, 'the oversized packet to be refused');
-    expect(logger.find('warn', 'Packet length 2147483647 exceeds the limit of 10485760 bytes').length).toBe(1);
+    const header = Buffer.alloc(28);
+    header.writeUInt32BE(0x7fffffff, 0);
+    header[4] = 5;
+    long.socket.write(header);
+    await waitFor(() => logger.find('warn', 'is 2147483647 bytes, over the limit of 10485760; skipped').length === 1, 'the oversized packet to be logged');
+    expect(logger.find('warn', 'packet cmd 5 from 127.0.0.1:')).toHaveLength(1);
+    long.socket.destroy();
     // The gateway is fine: the client still chats.
     client.client.send('echo still here');
     expect(await client.client.next()).toBe('still here');

@@ -1,0 +1,32 @@
+import type { LoggerService } from '@nestjs/common';
+
+/** Keys remembered at most; past that, old ones are forgotten and the rest share one budget. */
+const MAX_KEYS = 1024;
+
+/**
+ * Rate-limits a warning per key (e.g. a peer's address): the first one is logged, those within
+ * `intervalMs` after it are only counted, and the next one logged says how many were not. So a
+ * hostile or broken peer cannot flood the log, and nothing goes unmentioned.
+ */
+export class LogThrottle {
+  private readonly keys = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly intervalMs = 10_000) {}
+
+  /** Logs `message` as a warning unless `key` had one logged within the interval. */
+  warn(logger: Pick<LoggerService, 'warn'>, key: string, message: string): void {
+    const now = Date.now();
+    if (!this.keys.has(key) && this.keys.size >= MAX_KEYS) {
+      for (const [k, v] of this.keys) if (now - v.at >= this.intervalMs) this.keys.delete(k);
+      if (this.keys.size >= MAX_KEYS) key = '*';
+    }
+    const entry = this.keys.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.keys.set(key, { at: now, suppressed: 0 });
+    logger.warn(suppressed > 0 ? `${message} (${suppressed} more like it since the previous one, not logged)` : message);
+  }
+}
