@@ -27,7 +27,7 @@ export const protocolErrorFrom = (tier: string, peer: string, reason: string) =>
 export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
 export const registerAuthTimeout = (peer: string) =>
-  `Register: ${peer} sent nothing within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
+  `Register: ${peer} did not authenticate (gateway_connect or worker_connect) within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
 export const registerNotLocal = (peer: string) =>
   `Register: refused ${peer}: protected mode is on (no secretKey), so only peers on this host may connect. To let other hosts in, set the same secretKey on every tier (Register, gateways, workers, GatewayClients), or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
 export const registerTooManyConnections = (ip: string, limit: number) =>
