@@ -30,6 +30,9 @@ export const registerAuthTimeout = (peer: string) =>
   `Register: ${peer} did not authenticate (gateway_connect or worker_connect) within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
 export const registerNotLocal = (peer: string) =>
   `Register: refused ${peer}: protected mode is on (no secretKey), so only peers on this host may connect. To let other hosts in, set the same secretKey on every tier (Register, gateways, workers, GatewayClients), or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
+/** The line a refused peer is sent (short: a peer's RegisterLink logs it as it is). */
+export const registerNotLocalReply = () =>
+  `Register: protected mode: connections from other hosts are refused while no secretKey is set. Set secretKey on every tier, or protectedMode: false on the Register.`;
 export const registerTooManyConnections = (ip: string, limit: number) =>
   `Register: ${ip} already has ${limit} connections (register.maxConnectionsPerIp); further connections from it are refused. Raise the limit if that host really runs more gateways, workers and GatewayClients.`;
 export const registerLineTooLong = (peer: string, max: number) =>

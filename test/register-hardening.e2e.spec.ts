@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusinessWorkerServer, GatewayServer, isLocalPeer, LocalPeers, RegisterServer, type GatewayWorkerModuleOptions } from '../lib/index.js';
 import { boot, CapturingLogger } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
-import { startNode } from './support/processes.js';
+import { repoPath, startNode } from './support/processes.js';
 import { testProviders } from './support/test-events.js';
 
 /**
@@ -169,7 +169,7 @@ describe.skipIf(setupProblem !== null)('protected mode: a Register without a sec
     const before = register.counters.refusedPeers;
     const result = await stranger(port, [gatewayConnect(`${STRANGER_IP}:2900`, '')]);
     expect(result.closed).toBe(true);
-    expect(result.received).toContain('protected mode is on');
+    expect(result.received).toContain('Register: protected mode: connections from other hosts are refused while no secretKey is set');
     expect(register.counters.refusedPeers).toBe(before + 1);
     const warning = logger.find('warn', `Register: refused ${STRANGER_IP}:`);
     expect(warning.length).toBeGreaterThan(0);
@@ -184,6 +184,27 @@ describe.skipIf(setupProblem !== null)('protected mode: a Register without a sec
     expect(result.received).not.toContain('broadcast_addresses');
     await expectControlIntact();
   });
+
+  it("a stranger running this library's BusinessWorker is refused on every retry and told why, once", async () => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, repoPath('dist/sample/business.main.js')], {
+      env: { ...process.env, GW_REGISTER_ADDRESS: `${HOST_IP}:${port}`, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const before = register.counters.refusedPeers;
+    try {
+      // It reconnects every second: several refusals, one line in its log.
+      await waitFor(() => register.counters.refusedPeers >= before + 3, 'three refused attempts', 15_000);
+      expect(out.split('Register: protected mode: connections from other hosts are refused').length - 1).toBe(1);
+      expect(gateway.workerKeys).toEqual(['127.0.0.1:Local:0']);
+      await expectControlIntact();
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+    }
+  }, 30_000);
 
   it('rate-limits the refusal warning per address, and counts every refusal', async () => {
     const before = register.counters.refusedPeers;

@@ -10,6 +10,7 @@ import {
   registerLineTooLong,
   registerNotAuthenticated,
   registerNotLocal,
+  registerNotLocalReply,
   registerStalledLine,
   registerTooManyConnections,
   wrongSecretKey,
@@ -158,10 +159,9 @@ export class RegisterServer extends Server<RegisterServerEvents> implements Cust
     const ip = canonicalAddress(socket.remoteAddress ?? '?');
     if (this.options.protectedMode && this.options.secretKey === '' && !isLocalPeer(socket.remoteAddress)) {
       this.counters.refusedPeers++;
-      const why = registerNotLocal(name);
-      this.throttle.warn(this.logger, `local ${ip}`, why);
+      this.throttle.warn(this.logger, `local ${ip}`, registerNotLocal(name));
       // Told why, as Redis does: the operator of that peer sees it in its logs.
-      socket.end(why + '\n');
+      socket.end(registerNotLocalReply() + '\n');
       setTimeout(() => socket.destroy(), REFUSAL_LINGER).unref();
       return;
     }
