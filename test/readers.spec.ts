@@ -202,6 +202,9 @@ describe('GatewayPacketReader: an oversized packet is reported and skipped, the 
     ['64 KB chunks', () => split(stream, 65_536)],
     ['1-byte chunks through the headers, then 10 KB chunks', () => [...split(stream.subarray(0, 200), 1), ...split(stream.subarray(200), 10_000)]],
     ['random chunks', () => splitRandomly(stream, 30_000, 4)],
+    // 128 is where the oversized packet starts: cut after 10 and 22 bytes of its 28-byte header.
+    ['cuts inside the oversized header', () => [stream.subarray(0, 138), stream.subarray(138, 150), stream.subarray(150)]],
+    ['its header alone, then the rest', () => [stream.subarray(0, 156), stream.subarray(156)]],
   ] as [string, () => Buffer[]][]) {
     it(`small, oversized, small (${what}): the small ones are delivered, the big one is named`, () => {
       const reader = new GatewayPacketReader(LIMIT);

@@ -15,6 +15,7 @@ import {
   registerTooManyConnections,
   wrongSecretKey,
 } from '../gateway-worker.messages.js';
+import { GatewayProtocolError } from '../errors/gateway-protocol.error.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { LineReader } from '../protocol/line.reader.js';
 import { broadcastAddressesLine, parseRegisterMessage } from '../protocol/register-message.js';
@@ -195,10 +196,14 @@ export class RegisterServer extends Server<RegisterServerEvents> implements Cust
         });
         // Noted for the stalled-line sweep.
         peer.partialSince = reader.bufferedBytes === 0 ? 0 : peer.partialSince || Date.now();
-      } catch {
-        // The only error a LineReader throws: a line of REGISTER_MAX_LINE_SIZE or more.
-        this.counters.closedForLimit.lineSize++;
-        this.throttle.warn(this.logger, `line ${ip}`, registerLineTooLong(peer.name, REGISTER_MAX_LINE_SIZE));
+      } catch (err) {
+        // What a LineReader throws: a line of REGISTER_MAX_LINE_SIZE or more.
+        if (err instanceof GatewayProtocolError) {
+          this.counters.closedForLimit.lineSize++;
+          this.throttle.warn(this.logger, `line ${ip}`, registerLineTooLong(peer.name, REGISTER_MAX_LINE_SIZE));
+        } else {
+          this.logger.error(`Register: ${peer.name}: ${(err as Error).stack ?? String(err)}; connection closed.`);
+        }
         socket.destroy();
       }
     });
