@@ -69,14 +69,6 @@ export class ChunkList {
     return out;
   }
 
-  /** Drops everything held. */
-  clear(): void {
-    this.parts = [];
-    this.staging = null;
-    this.stagingUsed = 0;
-    this.size = 0;
-  }
-
   /** Makes room for `n` more bytes (n < KEEP_FROM ≤ STAGING_MAX) in the staging buffer. */
   private growStaging(n: number): void {
     const s = this.staging;

@@ -19,7 +19,8 @@ export type OnTooLong = (header: Buffer, totalLength: number) => void;
  * it is buffered.
  */
 export abstract class LengthPrefixedReader {
-  private readonly held = new ChunkList();
+  /** The unfinished message; null while there is none (a gateway holds one reader per frame:// client). */
+  private held: ChunkList | null = null;
   /** Total length of the held message once its length field is in (it is then validated); 0 before. */
   private expected = 0;
   /** Bytes of a refused message still to skip, and how many of it were received so far. */
@@ -48,7 +49,7 @@ export abstract class LengthPrefixedReader {
    * is a refused one. Non-zero exactly while a message is half-received, for stalled-frame sweeps.
    */
   get bufferedBytes(): number {
-    return this.held.length + this.skipped;
+    return (this.held?.length ?? 0) + this.skipped;
   }
 
   /** Feeds one chunk; calls `onMessage` per complete message, `onTooLong` per refused one, in stream order. */
@@ -57,7 +58,7 @@ export abstract class LengthPrefixedReader {
     let off = this.skip(chunk, 0);
     // A message begun in earlier chunks: complete its length field, its header if it is refused,
     // then the message itself, from the front of this chunk (each branch consumes, or returns for more).
-    while (this.held.length > 0) {
+    while (this.held !== null) {
       const held = this.held;
       if (this.expected === 0) {
         const take = Math.min(4 - held.length, end - off);
@@ -72,6 +73,7 @@ export abstract class LengthPrefixedReader {
         if (held.length < this.headerBytes) return;
         const total = this.expected;
         this.expected = 0;
+        this.held = null;
         this.refuse(held.join(), total, onTooLong, this.headerBytes);
         off = this.skip(chunk, off);
       } else {
@@ -83,6 +85,7 @@ export abstract class LengthPrefixedReader {
         const message = held.join(chunk.subarray(off, off + missing));
         off += missing;
         this.expected = 0;
+        this.held = null;
         onMessage(message.subarray(this.payloadOffset));
       }
     }
@@ -105,7 +108,10 @@ export abstract class LengthPrefixedReader {
       onMessage(chunk.subarray(off + this.payloadOffset, off + total));
       off += total;
     }
-    if (off < end) this.held.append(chunk.subarray(off));
+    if (off < end) {
+      this.held = new ChunkList();
+      this.held.append(chunk.subarray(off));
+    }
   }
 
   /** `totalLength`, after which any error leaves the reader empty (the stream is unusable anyway). */
@@ -113,7 +119,7 @@ export abstract class LengthPrefixedReader {
     try {
       return this.totalLength(buf, offset);
     } catch (err) {
-      this.held.clear();
+      this.held = null;
       this.expected = 0;
       throw err;
     }

@@ -15,18 +15,19 @@ const CR = 0x0d;
  * the new chunk is searched for `\n`, and the line is joined once, when its `\n` arrives.
  */
 export class LineReader implements StreamDecoder {
-  private readonly held = new ChunkList();
+  /** The unfinished line; null while there is none (a gateway holds one reader per text client). */
+  private held: ChunkList | null = null;
 
   constructor(private readonly maxLineSize = DEFAULT_MAX_PACKAGE_SIZE) {}
 
   /** Bytes held for an unfinished line (the StreamDecoder view). */
   get bufferedBytes(): number {
-    return this.held.length;
+    return this.held?.length ?? 0;
   }
 
   /** Same as `bufferedBytes`: a LineReader is the `text://` StreamDecoder. */
   get pending(): number {
-    return this.held.length;
+    return this.held?.length ?? 0;
   }
 
   /**
@@ -37,16 +38,17 @@ export class LineReader implements StreamDecoder {
   push(chunk: Buffer, onLine: (line: Buffer) => void): void {
     let nl = chunk.indexOf(NL);
     let start = 0;
-    if (this.held.length > 0) {
+    if (this.held !== null) {
       if (nl === -1) {
         if (this.held.length + chunk.length >= this.maxLineSize) {
-          this.held.clear();
+          this.held = null;
           throw new GatewayProtocolError(lineTooLong(this.maxLineSize));
         }
         this.held.append(chunk);
         return;
       }
       const line = this.held.join(chunk.subarray(0, nl));
+      this.held = null;
       let end = line.length;
       while (end > 0 && (line[end - 1] === CR || line[end - 1] === NL)) end--;
       start = nl + 1;
@@ -62,6 +64,7 @@ export class LineReader implements StreamDecoder {
     }
     if (start < chunk.length) {
       if (chunk.length - start >= this.maxLineSize) throw new GatewayProtocolError(lineTooLong(this.maxLineSize));
+      this.held = new ChunkList();
       this.held.append(chunk.subarray(start));
     }
   }
