@@ -111,18 +111,34 @@ describe('secret keys, hostile peers and malformed input', () => {
     await waitFor(short.closed, 'the short packet to be refused');
     expect(logger.find('warn', 'Packet length 5 is below the minimum of 28 bytes').length).toBe(1);
 
-    // An oversized packet is logged, naming its command, and skipped without being buffered.
-    const long = await rawPeer(innerPort);
+    // An oversized packet before authenticating: closed, as any unauthorized packet.
     const header = Buffer.alloc(28);
     header.writeUInt32BE(0x7fffffff, 0);
     header[4] = 5;
-    long.socket.write(header);
-    await waitFor(() => logger.find('warn', 'is 2147483647 bytes, over the limit of 10485760; skipped').length === 1, 'the oversized packet to be logged');
-    expect(logger.find('warn', 'packet cmd 5 from 127.0.0.1:')).toHaveLength(1);
-    long.socket.destroy();
+    const stranger = await rawPeer(innerPort);
+    stranger.socket.write(header);
+    await waitFor(stranger.closed, 'the unauthenticated oversized packet to be refused');
+    expect(logger.find('warn', 'unauthorized packet (cmd 5)').length).toBe(1);
     // The gateway is fine: the client still chats.
     client.client.send('echo still here');
     expect(await client.client.next()).toBe('still here');
+  });
+
+  it('skips an oversized packet of an authorized link without buffering it; the link carries on', async () => {
+    const peer = await rawPeer(innerPort);
+    const connectionId = parseInt(client.id.slice(12), 16);
+    const big = encodeGatewayPacket({ cmd: GatewayCommand.SEND_TO_ALL, flag: FLAG_BODY_IS_SCALAR, body: Buffer.alloc(10_485_761, 'x') });
+    peer.socket.write(Buffer.concat([auth('right-key'), big.subarray(0, 1000)]));
+    await waitFor(() => logger.find('warn', `is ${big.length} bytes, over the limit of 10485760; skipped`).length === 1, 'the oversized packet to be logged');
+    expect(logger.find('warn', `packet cmd ${GatewayCommand.SEND_TO_ALL} from 127.0.0.1:`)).toHaveLength(1);
+    peer.socket.write(Buffer.concat([big.subarray(1000), encodeGatewayPacket({ cmd: GatewayCommand.IS_ONLINE, connectionId, flag: FLAG_BODY_IS_SCALAR })]));
+    await waitFor(() => peer.received().length >= 8, 'the reply to the query after the skipped packet');
+    expect(peer.received().toString('hex')).toBe('00000004693a313b');
+    expect(peer.closed()).toBe(false);
+    // Nothing of it reached the client.
+    await sleep(100);
+    expect(client.client.drain()).toEqual([]);
+    peer.socket.destroy();
   });
 
   it('closes a link that sends an unknown command, logging the peer', async () => {

@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { invalidVerdict, listenFailed, noWorkerConnected, oversizedPacketSkipped, serverNotListening, eventsLost, slowClientClosed, stalledFrame, tooManyConnections, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
+import { invalidVerdict, listenFailed, noWorkerConnected, oversizedPacketSkipped, unauthorizedPacket, serverNotListening, eventsLost, slowClientClosed, stalledFrame, tooManyConnections, webSocketConnectTimedOut, workerWaitExceeded } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
@@ -575,7 +575,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
           }
           if (cmd === GatewayCommand.WORKER_CONNECT) this.readWorkerFeatures(conn, packet);
           if (!this.commands.handle(conn, packet)) socket.destroy();
-        }, (big) => this.logger.warn(oversizedPacketSkipped('Gateway', conn.name, big.cmd, big.connectionId, big.length, this.options.innerMaxPackageSize)));
+        }, (big) => (conn.authorized ? this.logger.warn(oversizedPacketSkipped('Gateway', conn.name, big.cmd, big.connectionId, big.length, this.options.innerMaxPackageSize)) : (this.logger.warn(unauthorizedPacket(conn.name, big.cmd)), socket.destroy())));
         conn.partialSince = conn.reader.bufferedBytes === 0 ? 0 : conn.partialSince || Date.now();
       } catch (err) {
         this.logger.warn(`Internal link ${conn.name}: ${(err as Error).message}`);
