@@ -28,3 +28,13 @@ export const REGISTER_AUTH_TIMEOUT = 10_000;
 export const INNER_PACKET_HEADROOM = 1_048_576;
 /** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize`. */
 export const MIN_INNER_PACKET_HEADROOM = 65_536;
+/**
+ * Longest line the Register reads. Its lines are small JSON objects: the longest, gateway_connect,
+ * holds an address and the secret key, a few hundred bytes; 64 KiB leaves room for any key while a
+ * peer cannot make it hold innerMaxPackageSize (10 MiB) per connection (PHP's Text limit).
+ */
+export const REGISTER_MAX_LINE_SIZE = 64 * 1024;
+/** Default `register.stalledLineTimeout` (ms), as `gateway.stalledFrameTimeout`. */
+export const DEFAULT_REGISTER_STALLED_LINE_TIMEOUT = 30_000;
+/** Default `register.maxConnectionsPerIp`. */
+export const DEFAULT_REGISTER_MAX_CONNECTIONS_PER_IP = 256;

@@ -7,6 +7,8 @@ export const packetTooShort = (len: number, min = 28) =>
   `Packet length ${len} is below the minimum of ${min} bytes: the peer does not speak this protocol or the stream is corrupt. The connection is closed.`;
 export const packetTooLarge = (len: number, max: number) =>
   `Packet length ${len} exceeds the limit of ${max} bytes. The connection is closed; raise maxPackageSize if such packets are legitimate.`;
+export const oversizedPacketSkipped = (tier: string, peer: string, cmd: number, connectionId: number, len: number, max: number) =>
+  `${tier}: packet cmd ${cmd}${connectionId ? ` for connection ${connectionId}` : ''} from ${peer} is ${len} bytes, over the limit of ${max}; skipped, the link carries on. Raise innerMaxPackageSize if such packets are legitimate.`;
 export const lineTooLong = (max: number) =>
   `Line of ${max} bytes or more without a newline. The connection is closed; raise maxPackageSize if such lines are legitimate.`;
 export const invalidClientId = (id: unknown) =>
@@ -25,7 +27,20 @@ export const protocolErrorFrom = (tier: string, peer: string, reason: string) =>
 export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
 export const registerAuthTimeout = (peer: string) =>
-  `Register: ${peer} sent nothing within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
+  `Register: ${peer} did not authenticate (gateway_connect or worker_connect) within 10 s of connecting (auth timeout); connection closed. Check that the peer is a GatewayWorker gateway or worker.`;
+export const registerNotLocal = (peer: string) =>
+  `Register: refused ${peer}: protected mode is on (no secretKey), so only peers on this host may connect. To let other hosts in, set the same secretKey on every tier (Register, gateways, workers, GatewayClients), or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
+/** The line a refused peer is sent (short: a peer's RegisterLink logs it as it is). */
+export const registerNotLocalReply = () =>
+  `Register: protected mode: connections from other hosts are refused while no secretKey is set. Set secretKey on every tier, or protectedMode: false on the Register.`;
+export const registerTooManyConnections = (ip: string, limit: number) =>
+  `Register: ${ip} already has ${limit} connections (register.maxConnectionsPerIp); further connections from it are refused. Raise the limit if that host really runs more gateways, workers and GatewayClients.`;
+export const registerLineTooLong = (peer: string, max: number) =>
+  `Register: ${peer} sent ${max} bytes or more without a newline; connection closed. Register lines are small JSON objects: the peer does not speak the Register protocol.`;
+export const registerStalledLine = (peer: string, ms: number) =>
+  `Register: ${peer} left a line unfinished for more than ${ms} ms; connection closed (register.stalledLineTimeout).`;
+export const registerNotAuthenticated = (peer: string, event: string) =>
+  `Register: "${event}" from ${peer} before gateway_connect/worker_connect; connection closed. A peer authenticates first (the gateways and workers of this library, and PHP's, always do).`;
 export const registerUnreachable = (tier: string, address: string, reason: string) =>
   `${tier}: cannot reach the Register at ${address} (${reason}); retrying every second. Start the register tier or fix registerAddress.`;
 export const gatewayUnreachable = (address: string, reason: string) =>
@@ -36,29 +51,28 @@ export const partialResult = (method: string, failed: string[]) =>
   `${method}(): gateways ${failed.join(', ')} did not answer; the result is partial.`;
 export const noGatewayKnown = (method: string) =>
   `${method}(): no gateway is known yet (the Register has not sent any address). Wait for the cluster to start, or check registerAddress.`;
-const more = (suppressed: number) => (suppressed > 0 ? ` (${suppressed} more like it since the last such line)` : '');
-export const noWorkerConnected = (clientId: string, suppressed = 0) =>
-  `Gateway: no BusinessWorker can take the events of client ${clientId}; they wait (workerWaitWindow), or the client is closed when the window is 0. Start the business tier${more(suppressed)}.`;
-export const flowControlPaused = (clientId: string, events: number, bytes: number, suppressed: number) =>
-  `Gateway: client ${clientId} has ${events} event(s) (${bytes} bytes) in flight to its worker (maxEventsInFlight/maxBytesInFlight); its socket is not read until the worker catches up${more(suppressed)}.`;
+export const noWorkerConnected = (clientId: string) =>
+  `Gateway: no BusinessWorker can take the events of client ${clientId}; they wait (workerWaitWindow), or the client is closed when the window is 0. Start the business tier.`;
+export const flowControlPaused = (clientId: string, events: number, bytes: number) =>
+  `Gateway: client ${clientId} has ${events} event(s) (${bytes} bytes) in flight to its worker (maxEventsInFlight/maxBytesInFlight); its socket is not read until the worker catches up.`;
 export const workerHung = (worker: string, silentMs: number, outstanding: number) =>
   `Gateway: BusinessWorker ${worker} sent nothing for ${silentMs} ms with ${outstanding} event(s) outstanding (workerHangTimeout): declared hung, its link is closed, its events are counted as lost and its clients move to the other workers. Find what blocks that worker's event loop (a stopped process, a CPU-bound handler).`;
-export const workerLinkFull = (worker: string, dropped: number, suppressed: number) =>
-  `Gateway: the send buffer to worker ${worker} (a worker without flow control) is full: events are dropped (${dropped} so far, counted in send_fail). Raise sendToWorkerBufferSize or add workers${more(suppressed)}.`;
+export const workerLinkFull = (worker: string, dropped: number) =>
+  `Gateway: the send buffer to worker ${worker} (a worker without flow control) is full: events are dropped (${dropped} so far, counted in send_fail). Raise sendToWorkerBufferSize or add workers.`;
 export const eventTooLarge = (clientId: string, size: number, max: number) =>
   `Gateway: an event of client ${clientId} would be a ${size}-byte internal packet, over innerMaxPackageSize (${max}): its session is too large. The client is closed; keep sessions small or raise innerMaxPackageSize.`;
 export const duplicateWorker = (key: string, peer: string) =>
   `Gateway: a BusinessWorker connection from ${peer} uses the name ${key}, which is already connected; refused (the running worker keeps its link). Give each worker process a unique name per host.`;
-export const innerPacketTooLarge = (peer: string, cmd: number, length: number, max: number, suppressed: number) =>
-  `Gateway: a ${length}-byte packet (cmd ${cmd}) from ${peer} exceeds innerMaxPackageSize (${max}); skipped, the link stays up${more(suppressed)}.`;
 export const unreadReplies = (peer: string, bytes: number) =>
   `Gateway: ${peer} does not read its query replies (${bytes} bytes queued); connection closed.`;
-export const slowClientDropped = (clientId: string, limit: number, suppressed: number) =>
-  `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes): messages to it are dropped and counted in send_fail (slowClientPolicy 'drop')${more(suppressed)}.`;
-export const clientMessageRejected = (clientId: string, peer: string, reason: string, suppressed: number) =>
-  `Gateway: client ${clientId} (${peer}): ${reason}; connection closed${more(suppressed)}.`;
-export const innerPeerRefused = (peer: string, reason: string, suppressed: number) =>
-  `Gateway: internal-port connection from ${peer} refused: ${reason}${more(suppressed)}.`;
+export const slowClientDropped = (clientId: string, limit: number) =>
+  `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes): messages to it are dropped and counted in send_fail (slowClientPolicy 'drop').`;
+export const clientMessageRejected = (clientId: string, peer: string, reason: string) =>
+  `Gateway: client ${clientId} (${peer}): ${reason}; connection closed.`;
+export const innerPeerNotLocal = (peer: string) =>
+  `Gateway: internal-port connection from ${peer} refused: protected mode is on (no secretKey), so only peers on this host may connect. To let workers and GatewayClients on other hosts in, set the same secretKey on every tier, or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
+export const innerPeerRefused = (peer: string, reason: string) =>
+  `Gateway: internal-port connection from ${peer} refused: ${reason}.`;
 export const handlerFailed = (event: string, clientId: string, err: unknown) =>
   `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 export const eventNotFinished = (clientId: string, err: unknown) =>
@@ -102,10 +116,10 @@ export const noGatewayFound = (worker: string, seconds: number, known: string[],
   `BusinessWorker ${worker} has found no gateway after ${seconds} s: ${known.length ? `the Register lists ${known.join(', ')} but none accepted this worker (secret key? firewall? lanIp?)` : `no Register (${registers.join(', ')}) has announced a gateway`}. Check registerAddress and secretKey on every tier.`;
 export const slowClientClosed = (clientId: string, limit: number) =>
   `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes); closed (slowClientPolicy 'close'). Raise sendToClientBufferSize or use slowClientPolicy 'drop' to keep such clients.`;
-export const stalledFrame = (who: string, ms: number, suppressed = 0) =>
-  `Gateway: ${who} left a frame half-sent for more than ${ms} ms; closed (stalledFrameTimeout)${more(suppressed)}.`;
-export const tooManyConnections = (ip: string, limit: number, suppressed = 0) =>
-  `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused${more(suppressed)}.`;
+export const stalledFrame = (who: string, ms: number) =>
+  `Gateway: ${who} left a frame half-sent for more than ${ms} ms; closed (stalledFrameTimeout).`;
+export const tooManyConnections = (ip: string, limit: number) =>
+  `Gateway: ${ip} already has ${limit} connections (maxConnectionsPerIp); further connections from it are refused.`;
 export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
 export const eventsLost = (worker: string, n: number) =>

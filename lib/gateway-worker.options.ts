@@ -3,6 +3,8 @@ import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_QUERY_TIMEOUT,
   DEFAULT_REGISTER_ADDRESS,
+  DEFAULT_REGISTER_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_REGISTER_STALLED_LINE_TIMEOUT,
   DEFAULT_SEND_TO_CLIENT_BUFFER_SIZE,
   DEFAULT_SEND_TO_WORKER_BUFFER_SIZE,
   DEFAULT_START_PORT,
@@ -165,13 +167,19 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   };
 
   // Register: listen on the port of the first register address by default.
-  let register = { host: '0.0.0.0', port: splitAddress(String(registerAddresses[0] ?? ''))?.port ?? 1236 };
+  let listenAt = { host: '0.0.0.0', port: splitAddress(String(registerAddresses[0] ?? ''))?.port ?? 1236 };
   if (o.register?.listen !== undefined) {
     const spec = String(o.register.listen).replace(/^text:\/\//i, '');
     const addr = splitAddress(spec, true);
     if (!addr) problems.push(`register.listen "${o.register.listen}" is not "text://host:port" with a port of 0-65535`);
-    else register = addr;
+    else listenAt = addr;
   }
+  const register = {
+    ...listenAt,
+    stalledLineTimeout: nonNegative('register.stalledLineTimeout', o.register?.stalledLineTimeout, DEFAULT_REGISTER_STALLED_LINE_TIMEOUT),
+    maxConnectionsPerIp: nonNegative('register.maxConnectionsPerIp', o.register?.maxConnectionsPerIp, DEFAULT_REGISTER_MAX_CONNECTIONS_PER_IP),
+  };
+  if (o.protectedMode !== undefined && typeof o.protectedMode !== 'boolean') problems.push('protectedMode must be true or false');
 
   let gateway: ResolvedGatewayWorkerOptions['gateway'] = null;
   if (o.gateway) {
@@ -251,6 +259,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
   return {
     registerAddresses: registerAddresses as string[],
     secretKey: o.secretKey ?? '',
+    protectedMode: o.protectedMode !== false,
     queryTimeout,
     connectTimeout,
     addressCacheTtl,

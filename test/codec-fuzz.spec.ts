@@ -135,6 +135,9 @@ describe('GatewayPacketReader (§2.4) under fuzzing', () => {
           expect(decoded.extData.length + decoded.body.length).toBe(p.length - HEAD_LEN);
           decodeBody(decoded);
           packets.push(Buffer.from(p));
+        }, (big) => {
+          // Over the limit: reported with its declared length, then skipped.
+          expect(big.length).toBeGreaterThan(max);
         });
       }
     });

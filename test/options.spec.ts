@@ -18,7 +18,15 @@ describe('GatewayWorkerModule options', () => {
     const o = resolveGatewayWorkerOptions({ gateway: { listen: 'websocket://0.0.0.0:7272' } });
     expect(o.registerAddresses).toEqual(['127.0.0.1:1236']);
     expect(o.secretKey).toBe('');
-    expect(o.register).toEqual({ host: '0.0.0.0', port: 1236 });
+    expect(o.register).toEqual({ host: '0.0.0.0', port: 1236, stalledLineTimeout: 30_000, maxConnectionsPerIp: 256 });
+    expect(o.protectedMode).toBe(true);
+    expect(resolveGatewayWorkerOptions({ protectedMode: false, register: { stalledLineTimeout: 0, maxConnectionsPerIp: 0 } })).toMatchObject({
+      protectedMode: false,
+      register: { stalledLineTimeout: 0, maxConnectionsPerIp: 0 },
+    });
+    expect(() => resolveGatewayWorkerOptions({ protectedMode: 'no' as never, register: { maxConnectionsPerIp: -1 } })).toThrow(
+      /register.maxConnectionsPerIp must be an integer ≥ 0[\s\S]*protectedMode must be true or false/,
+    );
     expect(o.gateway).toMatchObject({ lanIp: '127.0.0.1', startPort: 2000, lanPort: 2000, count: 1, innerBindHost: '127.0.0.1', sendToClientBufferSize: 1_024_000 });
     expect(o.gateway!.listen).toEqual([{ protocol: 'websocket', host: '0.0.0.0', port: 7272, uri: 'websocket://0.0.0.0:7272' }]);
     expect(o.businessWorker).toMatchObject({ name: 'BusinessWorker', processIndex: 0, count: 1 });

@@ -12,7 +12,7 @@ import {
   type GatewayPacket,
   type GatewayPacketInit,
 } from '../lib/protocol/gateway-packet.js';
-import { GatewayPacketReader } from '../lib/protocol/gateway-packet.reader.js';
+import { GatewayPacketReader, type OversizedPacket } from '../lib/protocol/gateway-packet.reader.js';
 import {
   DEFAULT_MAX_PACKAGE_SIZE,
   FLAG_BODY_IS_SCALAR,
@@ -95,7 +95,7 @@ function expectDecoded(h: string, e: ExpectedPacket): GatewayPacket {
   expect(p.body.toString('hex')).toBe(Buffer.from(e.body).toString('hex'));
   // The stream framer must cut exactly this packet out of the stream too.
   const seen: Buffer[] = [];
-  new GatewayPacketReader().push(buf, (pkt) => seen.push(Buffer.from(pkt)));
+  new GatewayPacketReader().push(buf, (pkt) => seen.push(Buffer.from(pkt)), (big) => expect.unreachable(`oversized ${big.length}`));
   expect(seen.map((s) => s.toString('hex'))).toEqual([h]);
   return p;
 }
@@ -106,10 +106,10 @@ function encodeWith(init: Omit<GatewayPacketInit, 'body' | 'flag'>, message: unk
   return encodeGatewayPacket({ ...init, body, flag: flag | extraFlag });
 }
 
-/** Pushes `chunks` through a fresh reader and returns copies of the packets it emits. */
-function frame(chunks: Buffer[], reader = new GatewayPacketReader()): Buffer[] {
+/** Pushes `chunks` through a fresh reader and returns copies of the packets it emits (skipped oversized ones go to `oversized`). */
+function frame(chunks: Buffer[], reader = new GatewayPacketReader(), oversized: OversizedPacket[] = []): Buffer[] {
   const out: Buffer[] = [];
-  for (const c of chunks) reader.push(c, (p) => out.push(Buffer.from(p)));
+  for (const c of chunks) reader.push(c, (p) => out.push(Buffer.from(p)), (big) => oversized.push(big));
   return out;
 }
 
@@ -797,7 +797,7 @@ describe('TV-25 CMD_ON_WEBSOCKET_CONNECT packet (workerman 5 Request class)', ()
 // ---------------------------------------------------------------------------------------------
 
 describe('§2.4 GatewayPacketReader limits', () => {
-  for (const len of [0, 27, 10_485_761]) {
+  for (const len of [0, 27]) {
     it(`§2.4 pack_len ${len} throws GatewayProtocolError (one chunk)`, () => {
       expect(() => frame([headerWithLength(len)])).toThrow(GatewayProtocolError);
     });
@@ -805,12 +805,22 @@ describe('§2.4 GatewayPacketReader limits', () => {
       expect(() => frame(bytewise(headerWithLength(len)))).toThrow(GatewayProtocolError);
     });
   }
+  for (const split of ['one chunk', 'byte by byte'] as const) {
+    it(`§2.4 pack_len 10,485,761 is reported and skipped, not thrown (${split})`, () => {
+      const oversized: OversizedPacket[] = [];
+      const reader = new GatewayPacketReader();
+      const header = headerWithLength(10_485_761);
+      expect(frame(split === 'one chunk' ? [header] : bytewise(header), reader, oversized)).toEqual([]);
+      expect(oversized).toEqual([{ cmd: GatewayCommand.SEND_TO_ALL, connectionId: 0, length: 10_485_761 }]);
+      expect(reader.bufferedBytes).toBe(HEAD_LEN);
+    });
+  }
 
   it('§2.4 pack_len 27 after a valid packet: the valid one is delivered, then it throws', () => {
     const out: string[] = [];
     const reader = new GatewayPacketReader();
     const good = fromHex('0000001cc90000000000000000000000000000000001000000000000');
-    expect(() => reader.push(Buffer.concat([good, headerWithLength(27)]), (p) => out.push(p.toString('hex')))).toThrow(
+    expect(() => reader.push(Buffer.concat([good, headerWithLength(27)]), (p) => out.push(p.toString('hex')), () => undefined)).toThrow(
       GatewayProtocolError,
     );
     expect(out).toEqual([good.toString('hex')]);
@@ -824,7 +834,9 @@ describe('§2.4 GatewayPacketReader limits', () => {
   });
 
   it('§2.4 the limit is configurable', () => {
-    expect(() => frame([headerWithLength(100)], new GatewayPacketReader(99))).toThrow(GatewayProtocolError);
+    const oversized: OversizedPacket[] = [];
+    expect(frame([Buffer.concat([headerWithLength(100), Buffer.alloc(72)])], new GatewayPacketReader(99), oversized)).toHaveLength(0);
+    expect(oversized.map((o) => o.length)).toEqual([100]);
     expect(frame([Buffer.concat([headerWithLength(100), Buffer.alloc(72)])], new GatewayPacketReader(100))).toHaveLength(1);
   });
 

@@ -111,13 +111,36 @@ describe('secret keys, hostile peers and malformed input', () => {
     await waitFor(short.closed, 'the short packet to be refused');
     expect(logger.find('warn', 'Packet length 5 is below the minimum of 28 bytes').length).toBe(1);
 
-    const long = await rawPeer(innerPort);
-    long.socket.write(Buffer.from('7fffffff05', 'hex'));
-    await waitFor(long.closed, 'the oversized packet to be refused');
-    expect(logger.find('warn', 'Packet length 2147483647 exceeds the limit of').length).toBe(1);
+    // An oversized packet before authenticating: closed, as any unauthorized packet.
+    const header = Buffer.alloc(28);
+    header.writeUInt32BE(0x7fffffff, 0);
+    header[4] = 5;
+    const stranger = await rawPeer(innerPort);
+    stranger.socket.write(header);
+    await waitFor(stranger.closed, 'the unauthenticated oversized packet to be refused');
+    expect(logger.find('warn', 'unauthorized packet (cmd 5)').length).toBe(1);
     // The gateway is fine: the client still chats.
     client.client.send('echo still here');
     expect(await client.client.next()).toBe('still here');
+  });
+
+  it('skips an oversized packet of an authorized link without buffering it; the link carries on', async () => {
+    const peer = await rawPeer(innerPort);
+    const connectionId = parseInt(client.id.slice(12), 16);
+    // innerMaxPackageSize is derived: maxPackageSize (10 MiB) + 1 MiB of room for header, session and prefix.
+    const innerMax = 10_485_760 + 1_048_576;
+    const big = encodeGatewayPacket({ cmd: GatewayCommand.SEND_TO_ALL, flag: FLAG_BODY_IS_SCALAR, body: Buffer.alloc(innerMax + 1, 'x') });
+    peer.socket.write(Buffer.concat([auth('right-key'), big.subarray(0, 1000)]));
+    await waitFor(() => logger.find('warn', `is ${big.length} bytes, over the limit of ${innerMax}; skipped`).length === 1, 'the oversized packet to be logged');
+    expect(logger.find('warn', `packet cmd ${GatewayCommand.SEND_TO_ALL} from 127.0.0.1:`)).toHaveLength(1);
+    peer.socket.write(Buffer.concat([big.subarray(1000), encodeGatewayPacket({ cmd: GatewayCommand.IS_ONLINE, connectionId, flag: FLAG_BODY_IS_SCALAR })]));
+    await waitFor(() => peer.received().length >= 8, 'the reply to the query after the skipped packet');
+    expect(peer.received().toString('hex')).toBe('00000004693a313b');
+    expect(peer.closed()).toBe(false);
+    // Nothing of it reached the client.
+    await sleep(100);
+    expect(client.client.drain()).toEqual([]);
+    peer.socket.destroy();
   });
 
   it('closes a link that sends an unknown command, logging the peer', async () => {

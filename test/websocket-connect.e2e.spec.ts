@@ -98,10 +98,14 @@ function packetPeer(socket: Socket): { packets: GatewayPacket[]; raw: Buffer[] }
   const reader = new GatewayPacketReader();
   const out = { packets: [] as GatewayPacket[], raw: [] as Buffer[] };
   socket.on('data', (chunk) =>
-    reader.push(chunk, (p) => {
-      out.raw.push(Buffer.from(p));
-      out.packets.push(decodeGatewayPacket(Buffer.from(p)));
-    }),
+    reader.push(
+      chunk,
+      (p) => {
+        out.raw.push(Buffer.from(p));
+        out.packets.push(decodeGatewayPacket(Buffer.from(p)));
+      },
+      (big) => socket.destroy(new Error(`oversized packet of ${big.length} bytes`)),
+    ),
   );
   socket.on('error', () => undefined);
   return out;

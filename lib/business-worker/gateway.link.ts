@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { connect, type Socket } from 'node:net';
+import { oversizedPacketSkipped } from '../gateway-worker.messages.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
@@ -66,7 +68,7 @@ export class GatewayLink {
     socket.on('data', (chunk) => {
       this.receivedAny = true;
       try {
-        reader.push(chunk, (packet) => options.onPacket(packet, this));
+        reader.push(chunk, (packet) => options.onPacket(packet, this), (big) => Logger.warn(oversizedPacketSkipped('BusinessWorker', `gateway ${address}`, big.cmd, big.connectionId, big.length, maxPacketSize), 'BusinessWorker'));
       } catch (err) {
         socket.destroy(err as Error);
       }

@@ -4,9 +4,10 @@ import { GatewayUnreachableError } from '../errors/gateway-unreachable.error.js'
 import { QueryTimeoutError } from '../errors/query-timeout.error.js';
 import { GatewayProtocolError } from '../errors/gateway-protocol.error.js';
 import { RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import { gatewayReachableAgain, gatewaySendFailed, packetTooLarge } from '../gateway-worker.messages.js';
+import { gatewayReachableAgain, gatewaySendFailed } from '../gateway-worker.messages.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
+import { QueryReplyReader } from '../protocol/query-reply.reader.js';
 import { splitAddress } from '../utils/ip.util.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
 
@@ -54,7 +55,8 @@ export class GatewayQueryLink {
   /** The current socket has connected. */
   private established = false;
   private readonly pending: PendingQuery[] = [];
-  private buffered: Buffer | null = null;
+  /** Reads the replies of the current socket (a new one per socket). */
+  private replies: QueryReplyReader | null = null;
   /** Sends whose write has not completed yet. */
   private sending = 0;
   /** After a failed connect, calls fail fast until then. */
@@ -180,7 +182,7 @@ export class GatewayQueryLink {
     const socket = connect({ host: target.host, port: target.port, noDelay: true });
     this.socket = socket;
     this.established = false;
-    this.buffered = null;
+    this.replies = new QueryReplyReader(this.options.maxPacketSize);
     if (this.sending === 0) socket.unref();
     if (secretKey !== '') {
       socket.write(
@@ -225,27 +227,17 @@ export class GatewayQueryLink {
 
   private onData(socket: Socket, chunk: Buffer): void {
     if (this.socket !== socket) return;
-    let buf = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
-    this.buffered = null;
-    let offset = 0;
-    while (buf.length - offset >= 4) {
-      const len = buf.readUInt32BE(offset);
-      if (len > this.options.maxPacketSize) {
-        socket.destroy(new GatewayProtocolError(packetTooLarge(len, this.options.maxPacketSize)));
-        return;
-      }
-      if (buf.length - offset - 4 < len) break;
-      const reply = buf.subarray(offset + 4, offset + 4 + len);
-      offset += 4 + len;
-      const query = this.pending.shift();
-      if (!query) {
+    try {
+      this.replies!.push(chunk, (reply) => {
+        if (socket.destroyed) return;
+        const query = this.pending.shift();
         // A reply nobody asked for: the stream cannot be trusted any more.
-        socket.destroy(new GatewayProtocolError(`unexpected reply from gateway ${this.options.address}`));
-        return;
-      }
-      this.settle(query, reply);
+        if (!query) throw new GatewayProtocolError(`unexpected reply from gateway ${this.options.address}`);
+        this.settle(query, reply);
+      });
+    } catch (err) {
+      socket.destroy(err as Error);
     }
-    if (offset < buf.length) this.buffered = Buffer.from(buf.subarray(offset));
   }
 
   /**
@@ -257,7 +249,7 @@ export class GatewayQueryLink {
     const socket = this.socket;
     this.socket = null;
     this.established = false;
-    this.buffered = null;
+    this.replies = null;
     socket?.destroy();
     const others = culprit ? new GatewayUnreachableError(this.options.address, 'link reset after another query timed out') : err;
     for (const query of this.pending.splice(0)) {

@@ -5,7 +5,7 @@ import type { TlsOptions } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { listenFailed, stalledFrame } from '../gateway-worker.messages.js';
 import type { ListenAddress } from '../interfaces/resolved-options.interface.js';
-import type { LogLimiter } from '../utils/log-limiter.js';
+import type { LogThrottle } from '../utils/log-throttle.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import type { GatewayCounters } from './gateway-counters.js';
@@ -47,7 +47,7 @@ export class ClientEdge {
     private readonly pending: PendingHandshakes,
     private readonly counters: GatewayCounters,
     private readonly logger: Logger,
-    private readonly limiter: LogLimiter,
+    private readonly limiter: LogThrottle,
     private readonly options: ClientEdgeOptions,
   ) {}
 
@@ -115,7 +115,7 @@ export class ClientEdge {
       }
       if (c.partialSince !== 0 && c.partialSince < deadline) {
         this.counters.limits.stalledFrame++;
-        this.limiter.hit(`stalled:${c.socket.remoteAddress}`, (n) => this.logger.warn(stalledFrame(`client ${this.lifecycle.clientIdOf(c)} (${c.socket.remoteAddress})`, timeout, n)));
+        this.limiter.warn(this.logger, `stalled:${c.socket.remoteAddress}`, stalledFrame(`client ${this.lifecycle.clientIdOf(c)} (${c.socket.remoteAddress})`, timeout));
         c.destroy();
       }
     }

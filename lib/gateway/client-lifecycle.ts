@@ -3,12 +3,12 @@ import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { clientMessageRejected, tooManyConnections } from '../gateway-worker.messages.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
-import type { LogLimiter } from '../utils/log-limiter.js';
+import type { LogThrottle } from '../utils/log-throttle.js';
 import { ClientConnection, type ClientSendLimit } from './client-connection.js';
 import type { EventForwarder } from './event-forwarder.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import type { GatewayTables } from './gateway-tables.js';
-import type { PeerAdmission } from './peer-admission.js';
+import type { PeerAdmission } from '../utils/peer-admission.js';
 
 /**
  * A client's life at the gateway, as the listeners report it: admitted, announced (tables, then
@@ -26,7 +26,7 @@ export class ClientLifecycle {
     private readonly sendLimit: ClientSendLimit,
     private readonly counters: GatewayCounters,
     private readonly logger: Logger,
-    private readonly limiter: LogLimiter,
+    private readonly limiter: LogThrottle,
     /** The server's `connect`/`close` events. */
     private readonly events: EventEmitter,
     private readonly maxConnectionsPerIp: number,
@@ -39,7 +39,7 @@ export class ClientLifecycle {
     if (!this.admission.admit(socket)) {
       this.counters.limits.clientConnectionsPerIp++;
       const ip = socket.remoteAddress ?? '';
-      this.limiter.hit(`per-ip:${ip}`, (n) => this.logger.warn(tooManyConnections(ip, this.maxConnectionsPerIp, n)));
+      this.limiter.warn(this.logger, `per-ip:${ip}`, tooManyConnections(ip, this.maxConnectionsPerIp));
       return null;
     }
     socket.setNoDelay(true);
@@ -86,7 +86,7 @@ export class ClientLifecycle {
   /** The client sent what its protocol cannot take (too large, malformed): counted and logged; the listener closes it. */
   rejected(client: ClientConnection, reason: string): void {
     this.counters.limits.clientMessageTooLarge++;
-    this.limiter.hit('client-rejected', (n) => this.logger.warn(clientMessageRejected(this.clientIdOf(client), client.socket.remoteAddress ?? '?', reason, n)));
+    this.limiter.warn(this.logger, 'client-rejected', clientMessageRejected(this.clientIdOf(client), client.socket.remoteAddress ?? '?', reason));
   }
 
   /** The client's connection is gone (or its handshake was refused). */

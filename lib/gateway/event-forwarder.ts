@@ -4,7 +4,7 @@ import { ExtensionCommand } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand, HEAD_LEN } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket, writeHeader } from '../protocol/gateway-packet.js';
 import type { RateMeter } from '../metrics/rate-meter.js';
-import type { LogLimiter } from '../utils/log-limiter.js';
+import type { LogThrottle } from '../utils/log-throttle.js';
 import type { ClientConnection, HeldEvent } from './client-connection.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import type { InnerConnection } from './inner-connection.js';
@@ -76,7 +76,7 @@ export class EventForwarder {
     /** Every event forwarded counts as a request (the qps of `status`). */
     private readonly requests: RateMeter,
     private readonly logger: Logger,
-    private readonly limiter: LogLimiter,
+    private readonly limiter: LogThrottle,
     private readonly options: EventForwarderOptions,
   ) {}
 
@@ -133,7 +133,7 @@ export class EventForwarder {
   /** No worker for a client: logged unless the gateway just started. */
   noWorker(client: ClientConnection): void {
     if (Date.now() - this.startedAt > STARTUP_GRACE) {
-      this.limiter.hit('no-worker', (n) => this.logger.warn(noWorkerConnected(this.options.clientIdOf(client), n)));
+      this.limiter.warn(this.logger, 'no-worker', noWorkerConnected(this.options.clientIdOf(client)));
     }
   }
 
@@ -285,9 +285,7 @@ export class EventForwarder {
     client.pauseReading();
     if (client.inFlight === 0) return; // waiting for a worker, not for budget
     this.counters.limits.flowControlPause++;
-    this.limiter.hit('flow-control', (n) =>
-      this.logger.log(flowControlPaused(this.options.clientIdOf(client), client.inFlight, client.inFlightBytes, n)),
-    );
+    this.limiter.log(this.logger, 'flow-control', flowControlPaused(this.options.clientIdOf(client), client.inFlight, client.inFlightBytes));
   }
 
   /** `workerWaitPolicy` past the window: drop the waiting events (counted), and close the client unless 'drop'. */
@@ -342,7 +340,7 @@ export class EventForwarder {
     if (worker.write(packet)) return;
     this.counters.sendFailures++;
     this.counters.limits.workerLinkDrop++;
-    this.limiter.hit(`link-full:${worker.workerKey}`, (n) => this.logger.warn(workerLinkFull(worker.workerKey ?? worker.name, worker.dropped, n)));
+    this.limiter.warn(this.logger, `link-full:${worker.workerKey}`, workerLinkFull(worker.workerKey ?? worker.name, worker.dropped));
   }
 
   /** An event that cannot fit an internal packet (a huge session): the client is closed, with the reason. */

@@ -14,7 +14,7 @@ import type { ProcessStats } from '../protocol/process-stats.js';
 import { gatewayConnectLine } from '../protocol/register-message.js';
 import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
-import { LogLimiter } from '../utils/log-limiter.js';
+import { LogThrottle } from '../utils/log-throttle.js';
 import { ClientCommands } from './client-commands.js';
 import type { ClientConnection } from './client-connection.js';
 import { ClientEdge } from './client-edge.js';
@@ -23,7 +23,7 @@ import { EventForwarder } from './event-forwarder.js';
 import { GatewayCounters } from './gateway-counters.js';
 import { GatewayTables } from './gateway-tables.js';
 import { InnerPort } from './inner-port.js';
-import { PeerAdmission } from './peer-admission.js';
+import { PeerAdmission } from '../utils/peer-admission.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { QueryCommands } from './query-commands.js';
 import { SlowClients } from './slow-clients.js';
@@ -86,7 +86,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   readonly counters = new GatewayCounters();
   private readonly requests = new RateMeter();
   private readonly emitter = new EventEmitter();
-  private readonly limiter = new LogLimiter();
+  private readonly limiter = new LogThrottle();
   private readonly registerLinks: RegisterLink[] = [];
   private parts: GatewayParts | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -285,6 +285,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
         sendBufferSize: g.sendToWorkerBufferSize,
         maxConnectionsPerIp: g.innerMaxConnectionsPerIp,
         stalledFrameTimeout: g.stalledFrameTimeout,
+        localPeersOnly: this.options.protectedMode && this.options.secretKey === '',
       },
       new PeerAdmission(g.innerMaxConnectionsPerIp),
       counters,

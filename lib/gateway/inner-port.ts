@@ -1,14 +1,15 @@
 import type { Logger } from '@nestjs/common';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { innerPeerRefused, stalledFrame, unknownCommand, wrongSecretKey } from '../gateway-worker.messages.js';
-import { GatewayCommand } from '../protocol/gateway-command.js';
+import { innerPeerNotLocal, innerPeerRefused, oversizedPacketSkipped, stalledFrame, unauthorizedPacket, unknownCommand, wrongSecretKey } from '../gateway-worker.messages.js';
+import { GatewayCommand, QUERY_COMMANDS } from '../protocol/gateway-command.js';
 import { decodeGatewayPacket, type GatewayPacket } from '../protocol/gateway-packet.js';
-import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
-import type { LogLimiter } from '../utils/log-limiter.js';
+import { GatewayPacketReader, type OversizedPacket } from '../protocol/gateway-packet.reader.js';
+import { canonicalAddress, isLocalPeer } from '../utils/local-peer.js';
+import type { LogThrottle } from '../utils/log-throttle.js';
 import { listenOn } from './client-edge.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import { InnerConnection } from './inner-connection.js';
-import type { PeerAdmission } from './peer-admission.js';
+import type { PeerAdmission } from '../utils/peer-admission.js';
 
 /** Who may send a command: anybody (authentication itself), an authenticated peer, or a registered worker. */
 export type InnerAccess = 'authorized' | 'worker';
@@ -37,6 +38,8 @@ export interface InnerPortOptions {
   maxConnectionsPerIp: number;
   /** 0: never. */
   stalledFrameTimeout: number;
+  /** Only peers on this host may connect (protected mode with no secret key). */
+  localPeersOnly: boolean;
 }
 
 /**
@@ -44,7 +47,8 @@ export interface InnerPortOptions {
  * (docs/protocol.md §2.8, §5.6): one reader and one dispatcher per link. A packet is
  * authenticated once — CMD_WORKER_CONNECT / CMD_GATEWAY_CLIENT_CONNECT with the secret key —
  * and then looked up in one table from command number to handler, PHP's commands and the
- * TypeScript extensions alike, each with the access it needs.
+ * TypeScript extensions alike, each with the access it needs. With no secret key and protected
+ * mode on (the default), only peers on this host may connect at all.
  */
 export class InnerPort {
   private readonly table: (InnerCommand | undefined)[] = new Array(256);
@@ -56,7 +60,7 @@ export class InnerPort {
     private readonly admission: PeerAdmission,
     private readonly counters: GatewayCounters,
     private readonly logger: Logger,
-    private readonly limiter: LogLimiter,
+    private readonly limiter: LogThrottle,
     /** A worker authenticated with CMD_WORKER_CONNECT: registers it, or returns false to refuse it. */
     private readonly onWorkerHello: (conn: InnerConnection, hello: WorkerHello) => boolean,
     /** A link closed. */
@@ -104,7 +108,7 @@ export class InnerPort {
     for (const conn of this.links) {
       if (conn.partialSince !== 0 && conn.partialSince < now - timeout) {
         this.counters.limits.stalledFrame++;
-        this.limiter.hit(`stalled-inner:${conn.name}`, (n) => this.logger.warn(stalledFrame(`internal link ${conn.name}`, timeout, n)));
+        this.limiter.warn(this.logger, `stalled-inner:${conn.name}`, stalledFrame(`internal link ${conn.name}`, timeout));
         conn.socket.destroy();
       }
     }
@@ -121,10 +125,16 @@ export class InnerPort {
   }
 
   private accept(socket: Socket): void {
+    if (this.options.localPeersOnly && !isLocalPeer(socket.remoteAddress)) {
+      this.counters.limits.protectedMode++;
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      this.limiter.warn(this.logger, `not-local:${canonicalAddress(socket.remoteAddress ?? '?')}`, innerPeerNotLocal(peer));
+      return void socket.destroy();
+    }
     if (!this.admission.admit(socket)) {
       this.counters.limits.innerConnectionsPerIp++;
       const peer = socket.remoteAddress ?? '?';
-      this.limiter.hit(`inner-per-ip:${peer}`, (n) => this.logger.warn(innerPeerRefused(peer, `more than ${this.options.maxConnectionsPerIp} connections from it (innerMaxConnectionsPerIp)`, n)));
+      this.limiter.warn(this.logger, `inner-per-ip:${peer}`, innerPeerRefused(peer, `more than ${this.options.maxConnectionsPerIp} connections from it (innerMaxConnectionsPerIp)`));
       return void socket.destroy();
     }
     const conn = new InnerConnection(socket, this.options.sendBufferSize, this.options.secretKey);
@@ -134,9 +144,15 @@ export class InnerPort {
     socket.on('data', (chunk) => {
       conn.lastHeard = Date.now();
       try {
-        reader.push(chunk, (raw) => {
-          if (!socket.destroyed && this.dispatch(conn, raw) === false) socket.destroy();
-        });
+        reader.push(
+          chunk,
+          (raw) => {
+            if (!socket.destroyed && this.dispatch(conn, raw) === false) socket.destroy();
+          },
+          (big) => {
+            if (!socket.destroyed && !this.oversized(conn, big)) socket.destroy();
+          },
+        );
         conn.partialSince = reader.bufferedBytes === 0 ? 0 : conn.partialSince || Date.now();
       } catch (err) {
         this.logger.warn(`Internal link ${conn.name}: ${(err as Error).message}`);
@@ -150,6 +166,22 @@ export class InnerPort {
     });
   }
 
+  /**
+   * A packet over `innerMaxPackageSize`, skipped by the reader without being buffered: counted and
+   * logged, and the link carries on — other clients' traffic on it is not cut. False (close) for a
+   * peer that has not authenticated, and for a query, whose caller would otherwise wait for a
+   * reply that never comes (it sees the link close and fails at once).
+   */
+  private oversized(conn: InnerConnection, big: OversizedPacket): boolean {
+    if (!conn.authorized) {
+      this.logger.warn(unauthorizedPacket(conn.name, big.cmd));
+      return false;
+    }
+    this.counters.limits.innerPacketTooLarge++;
+    this.limiter.warn(this.logger, `oversized:${conn.name}`, oversizedPacketSkipped('Gateway', conn.name, big.cmd, big.connectionId, big.length, this.options.innerMaxPackageSize));
+    return !QUERY_COMMANDS.has(big.cmd);
+  }
+
   /** One packet: authentication, then the command table. False closes the link. */
   private dispatch(conn: InnerConnection, raw: Buffer): boolean | void {
     const cmd = raw[4]!;
@@ -160,7 +192,7 @@ export class InnerPort {
       return false;
     }
     if (!conn.authorized) {
-      this.logger.warn(`Gateway: unauthorized packet (cmd ${cmd}) from ${conn.name}; connection closed. Send the secret key first.`);
+      this.logger.warn(unauthorizedPacket(conn.name, cmd));
       return false;
     }
     if (command.access === 'worker' && !conn.workerKey) {

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { slowClientClosed, slowClientDropped } from '../gateway-worker.messages.js';
-import type { LogLimiter } from '../utils/log-limiter.js';
+import type { LogThrottle } from '../utils/log-throttle.js';
 import type { ClientConnection, ClientSendLimit } from './client-connection.js';
 import type { GatewayCounters } from './gateway-counters.js';
 
@@ -16,7 +16,7 @@ export class SlowClients implements ClientSendLimit {
     private readonly policy: 'drop' | 'close',
     private readonly counters: GatewayCounters,
     private readonly logger: Logger,
-    private readonly limiter: LogLimiter,
+    private readonly limiter: LogThrottle,
     private readonly clientIdOf: (client: ClientConnection) => string,
   ) {}
 
@@ -28,7 +28,7 @@ export class SlowClients implements ClientSendLimit {
     this.counters.sendFailures++;
     if (this.policy === 'drop') {
       this.counters.limits.slowClientDrop++;
-      this.limiter.hit('slow-client', (n) => this.logger.warn(slowClientDropped(this.clientIdOf(client), this.limit, n)));
+      this.limiter.warn(this.logger, 'slow-client', slowClientDropped(this.clientIdOf(client), this.limit));
       return;
     }
     if (client.closed) return;

@@ -8,6 +8,18 @@ import type { TlsOptions } from 'node:tls';
 export interface RegisterOptions {
   /** Where to listen: `"text://0.0.0.0:1236"` or `"0.0.0.0:1236"`. Default: the port of the first `registerAddress`, on all interfaces. */
   listen?: string;
+  /**
+   * A connection that leaves a line unfinished this long (ms) is closed (a Register line is a
+   * small JSON object sent at once). Default `30000`; `0` = never.
+   */
+  stalledLineTimeout?: number;
+  /**
+   * Most connections to the Register from one remote address; further ones are refused at accept.
+   * A host runs one link per gateway and worker process (and per GatewayClient), so the default
+   * leaves room for any real host while a stranger cannot pin memory with thousands. Default
+   * `256`; `0` = no limit.
+   */
+  maxConnectionsPerIp?: number;
 }
 
 /** Options of the Gateway tier: the processes that hold client connections. */
@@ -175,6 +187,15 @@ export interface GatewayWorkerModuleOptions {
   registerAddress?: string | string[];
   /** Shared secret of the Register and every internal link. Default `''` (anyone reaching an internal port has full control). */
   secretKey?: string;
+  /**
+   * With no `secretKey`, accept internal peers (the Register's, and the gateways' internal ports)
+   * only from this host: loopback and the host's own addresses. Anyone else is refused when they
+   * connect, with a warning naming them. Redis's protected mode, for the same reason: without a key
+   * anyone who can reach those ports controls the cluster. A cluster spanning hosts sets
+   * `secretKey` on every tier (then anybody may connect: the key authenticates), or, for a PHP
+   * cluster on a private network without a key, `protectedMode: false`. Default `true`.
+   */
+  protectedMode?: boolean;
   /** Options of the Register tier, used when this app runs `RegisterServer`. */
   register?: RegisterOptions;
   /** Options of the Gateway tier, required when this app runs `GatewayServer`. */

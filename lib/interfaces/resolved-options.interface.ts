@@ -21,7 +21,16 @@ export interface ResolvedGatewayWorkerOptions {
   addressCacheTtl: number;
   maxPackageSize: number;
   innerMaxPackageSize: number;
-  register: { host: string; port: number };
+  /** `secretKey === ''` and protected mode on: internal ports admit only this host's peers. */
+  protectedMode: boolean;
+  register: {
+    host: string;
+    port: number;
+    /** Milliseconds; 0 = never. */
+    stalledLineTimeout: number;
+    /** 0 = no limit. */
+    maxConnectionsPerIp: number;
+  };
   gateway: {
     listen: ListenAddress[];
     name: string;

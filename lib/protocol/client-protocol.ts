@@ -1,7 +1,8 @@
 import { DEFAULT_MAX_PACKAGE_SIZE } from './gateway-command.js';
 import { LineReader } from './line.reader.js';
 import { GatewayProtocolError } from '../errors/gateway-protocol.error.js';
-import { packetTooLarge, packetTooShort } from '../gateway-worker.messages.js';
+import { packetTooShort } from '../gateway-worker.messages.js';
+import { LengthPrefixedReader } from './length-prefixed.reader.js';
 
 /** The client-facing protocols a gateway listener can speak (the scheme of its listen URI). */
 export type ClientProtocolName = 'text' | 'frame' | 'tcp' | 'websocket';
@@ -26,30 +27,29 @@ export interface StreamDecoder {
   readonly pending: number;
 }
 
-/** `frame://` decoding: uint32 BE total length (header included), then the payload. */
-class FrameDecoder implements StreamDecoder {
-  private held: Buffer | null = null;
-
-  constructor(private readonly maxPackageSize: number) {}
+/**
+ * `frame://` decoding: uint32 BE total length (header included), then the payload; linear in the
+ * bytes received however a frame is split (LengthPrefixedReader). A length over the limit throws
+ * as soon as it is read.
+ */
+class FrameDecoder extends LengthPrefixedReader implements StreamDecoder {
+  constructor(maxPackageSize: number) {
+    super(maxPackageSize, 4, 4);
+  }
 
   get pending(): number {
-    return this.held?.length ?? 0;
+    return this.bufferedBytes;
   }
 
   push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
-    const buf: Buffer = this.held ? Buffer.concat([this.held, chunk]) : chunk;
-    this.held = null;
-    let offset = 0;
-    while (buf.length - offset >= 4) {
-      const len = buf.readUInt32BE(offset);
-      // Workerman waits forever on 0 and desynchronises on 1..3; refuse both instead.
-      if (len < 4) throw new GatewayProtocolError(packetTooShort(len, 4));
-      if (len > this.maxPackageSize) throw new GatewayProtocolError(packetTooLarge(len, this.maxPackageSize));
-      if (buf.length - offset < len) break;
-      onMessage(buf.subarray(offset + 4, offset + len));
-      offset += len;
-    }
-    if (offset < buf.length) this.held = Buffer.from(buf.subarray(offset));
+    this.feed(chunk, onMessage);
+  }
+
+  protected totalLength(buf: Buffer, offset: number): number {
+    const len = buf.readUInt32BE(offset);
+    // Workerman waits forever on 0 and desynchronises on 1..3; refuse both instead.
+    if (len < 4) throw new GatewayProtocolError(packetTooShort(len, 4));
+    return len;
   }
 }
 

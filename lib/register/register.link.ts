@@ -39,6 +39,8 @@ export class RegisterLink {
   private stopped = false;
   private reportedDown = false;
   private connectedOnce = false;
+  /** The last non-JSON line the Register sent, so a repeated refusal is logged once. */
+  private lastUnreadable = '';
 
   constructor(private readonly options: RegisterLinkOptions) {}
 
@@ -96,9 +98,14 @@ export class RegisterLink {
         reader.push(chunk, (line) => {
           const msg = parseRegisterMessage(line);
           if (!msg) {
-            logger.warn(`${tier}: unreadable message from the Register at ${address}: ${line.toString().slice(0, 200)}`);
+            // A Register refusing this peer says why in plain text, on every reconnect: logged once
+            // until the Register says something else.
+            const text = line.toString().slice(0, 200);
+            if (text !== this.lastUnreadable) logger.warn(`${tier}: unreadable message from the Register at ${address}: ${text}`);
+            this.lastUnreadable = text;
             return;
           }
+          this.lastUnreadable = '';
           this.options.onMessage?.(msg);
         });
       } catch (err) {

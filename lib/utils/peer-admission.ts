@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
+import { canonicalAddress } from './local-peer.js';
 
 /**
- * A cap on simultaneous connections per remote address, for one listener family (the public
- * ports, or the internal port). An admitted socket is counted until it closes.
+ * A cap on simultaneous connections per remote address, for one listener (a gateway's public
+ * ports or internal port, a Register). An admitted socket is counted until it closes.
  */
 export class PeerAdmission {
   private readonly perIp = new Map<string, number>();
@@ -17,7 +18,7 @@ export class PeerAdmission {
   admit(socket: Socket): boolean {
     const limit = this.limit;
     if (limit === 0) return true;
-    const ip = socket.remoteAddress ?? '';
+    const ip = canonicalAddress(socket.remoteAddress ?? '');
     const n = this.perIp.get(ip) ?? 0;
     if (n >= limit) return false;
     this.perIp.set(ip, n + 1);
