@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import * as wsModule from 'ws';
 import { OutgoingMessage } from '../lib/gateway/outgoing-message.js';
 import { FrameProtocol, TextProtocol } from '../lib/protocol/client-protocol.js';
+
+/** ws's frame parser (exported by ws, not declared by @types/ws). */
+interface FrameReceiver {
+  on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'error', cb: (err: Error) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = wsModule as unknown as { Receiver: new (options: { isServer: boolean }) => FrameReceiver };
 
 /** Decodes server frames as a websocket client does (ws's own parser): `[isBinary, payload]` per message. */
 function decodeFrames(bytes: Buffer | readonly Buffer[]): [boolean, Buffer][] {
   const receiver = new Receiver({ isServer: false });
   const out: [boolean, Buffer][] = [];
   receiver.on('message', (data: Buffer, isBinary: boolean) => out.push([isBinary, Buffer.from(data)]));
-  receiver.on('error', (err) => {
+  receiver.on('error', (err: Error) => {
     throw err;
   });
   receiver.write(Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]));
