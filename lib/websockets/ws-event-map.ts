@@ -10,7 +10,8 @@
  *
  * Without a map (the default), any event name and any data are accepted.
  */
-export type WsEventMap = Record<string, unknown>;
+// `object`, not Record<string, unknown>: an interface (which has no index signature) must fit too.
+export type WsEventMap = object;
 
 /** The event names of a map. */
 export type WsEventName<Events extends WsEventMap> = Extract<keyof Events, string>;
