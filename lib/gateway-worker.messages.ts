@@ -119,3 +119,7 @@ export const wsRouteFailed = (clientId: string, event: string, err: unknown) =>
   `The "${event}" handler's reply stream for client ${clientId} failed: ${describeError(err)}.`;
 export const wsHookFailed = (hook: string, clientId: string, err: unknown) =>
   `A @WebSocketGateway ${hook} hook threw for client ${clientId}: ${describeError(err)}.`;
+export const subscribeMessageOutsideGateway = (handler: string) =>
+  `${handler} has @SubscribeMessage() but its class is not a @WebSocketGateway(): it is never called. Add @WebSocketGateway() to a class of its own (a @GatewayEvents class takes @OnMessage()).`;
+export const foreignParamDecorators = (handler: string) =>
+  `${handler} has parameter decorators an @OnConnect/@OnMessage/@OnClose handler does not fill (@MessageBody, @ConnectedSocket, @Ack, @Body…): those parameters are undefined. Use @Payload(), @ClientId(), @Session() and @Ctx(), or make the class a @WebSocketGateway().`;

@@ -96,6 +96,16 @@ class ScopedEvents {
   m(): void {}
 }
 
+/** Decorators of @nestjs/websockets where they do nothing. */
+@GatewayEvents()
+class Misdecorated {
+  @SubscribeMessage('x')
+  x(): void {}
+
+  @OnMessage()
+  m(@MessageBody() _body: unknown): void {}
+}
+
 /** A Nest-style gateway next to PHP-style handlers. */
 @WebSocketGateway()
 class RoutedGateway {
@@ -186,6 +196,12 @@ describe('Nest\'s pipeline for @OnMessage handlers', () => {
   it('warns about a handler class with a request-scoped dependency instead of registering nothing silently', async () => {
     const { logger } = await cluster([Greeter, PerRequest, ScopedEvents]);
     expect(logger.find('warn', 'Cannot register the handlers of ScopedEvents')).toHaveLength(1);
+  });
+
+  it('warns about @SubscribeMessage outside a @WebSocketGateway class and @MessageBody() on an @OnMessage handler', async () => {
+    const { logger } = await cluster([Greeter, Misdecorated]);
+    expect(logger.find('warn', 'Misdecorated.x has @SubscribeMessage() but its class is not a @WebSocketGateway()')).toHaveLength(1);
+    expect(logger.find('warn', 'Misdecorated.m has parameter decorators')).toHaveLength(1);
   });
 
   it('@OnMessage handlers get only the messages no @SubscribeMessage handler took', async () => {

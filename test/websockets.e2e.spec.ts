@@ -112,6 +112,19 @@ class EventsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisc
 
 const json = (event: string, data?: unknown) => JSON.stringify({ event, data });
 
+/** Never called: the compiler checks emit() against an event map (`npm run lint:types`). */
+export function typedEmits(server: GatewayCluster<{ news: string }>, client: GatewayClientSocket<{ news: string }>): void {
+  void server.emit('news', 'ok');
+  void server.to('room').emit('news', 'ok');
+  void client.emit('news', 'ok');
+  // @ts-expect-error the data of "news" is a string
+  void server.emit('news', 1);
+  // @ts-expect-error no such event
+  void server.toUid('42').emit('nows', 'x');
+  // @ts-expect-error the data of "news" is a string
+  void client.emit('news', { text: 'x' });
+}
+
 describe('@nestjs/websockets gateway classes on the cluster', () => {
   let cluster: TestCluster;
   const clients: (WsClient | TextClient)[] = [];

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit, type PipeTransform, type
 import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { GatewayHandlerRegistry } from '../business-worker/gateway-handler.registry.js';
 import { GATEWAY_WORKER_CONTEXT_TYPE, GATEWAY_WORKER_OPTIONS, PARAM_ARGS_METADATA } from '../gateway-worker.constants.js';
-import { requestScopedEventsClass } from '../gateway-worker.messages.js';
+import { foreignParamDecorators, requestScopedEventsClass, subscribeMessageOutsideGateway } from '../gateway-worker.messages.js';
 import { GatewayService, type GatewayMessage } from '../gateway.service.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { createDirectCall } from './direct-call.factory.js';
@@ -52,7 +52,12 @@ export class GatewayWorkerExplorer implements OnModuleInit {
       for (const methodName of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
         const method = instance[methodName];
         const event = this.accessor.getEvent(method);
-        if (!event) continue;
+        if (!event) {
+          // @SubscribeMessage on a PHP-style class would silently do nothing: say where it belongs.
+          if (this.accessor.isSubscribeMessage(method) && !this.accessor.isWebSocketGateway(type)) this.logger.warn(subscribeMessageOutsideGateway(`${type.name}.${methodName}`));
+          continue;
+        }
+        if (this.accessor.hasRouteArgs(type, methodName)) this.logger.warn(foreignParamDecorators(`${type.name}.${methodName}`));
         await this.resolvePipeClasses(type, methodName);
         // Nothing for Nest to apply: call the method directly (see createDirectCall for why).
         const direct = createDirectCall(this.contextCreator, instance, method, methodName, this.paramsFactory);
