@@ -1,4 +1,4 @@
-import { Injectable, Scope, UseGuards, ValidationPipe, type CanActivate, type ExecutionContext, type INestMicroservice } from '@nestjs/common';
+import { Injectable, Module, Scope, UseGuards, ValidationPipe, type CanActivate, type ExecutionContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
@@ -18,7 +18,6 @@ import {
 } from '../lib/index.js';
 import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { sleep, TextClient, waitFor } from './support/net.js';
-import { Module } from '@nestjs/common';
 
 class SayDto {
   @IsString()

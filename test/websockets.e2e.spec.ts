@@ -1,4 +1,4 @@
-import { Injectable, UseGuards, UsePipes, ValidationPipe, type CanActivate, type ExecutionContext, type INestMicroservice } from '@nestjs/common';
+import { Injectable, Module, UseGuards, UsePipes, ValidationPipe, type CanActivate, type ExecutionContext, type INestMicroservice } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -15,8 +15,9 @@ import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { connect } from 'node:net';
 import { from, map, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayCluster, GatewayClientSocket, GatewayWsAdapter } from '../lib/index.js';
-import { boot, CapturingLogger, startCluster, type TestCluster } from './support/cluster.js';
+import { NestFactory } from '@nestjs/core';
+import { BusinessWorkerServer, GatewayCluster, GatewayClientSocket, GatewayWorkerModule, GatewayWsAdapter } from '../lib/index.js';
+import { boot, CapturingLogger, startCluster, startGatewayOnly, type TestCluster } from './support/cluster.js';
 import { freePort, sleep, TextClient, waitFor, WsClient } from './support/net.js';
 
 class SayDto {
@@ -250,6 +251,35 @@ describe('@nestjs/websockets gateway classes on the cluster', () => {
     c.close();
     await waitFor(() => disconnected.includes(id), 'handleDisconnect for the closed client', 5000);
     expect(cluster.workers[0]!.get(GatewayWsAdapter).clientCount).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('@WebSocketGateway classes in an HTTP app with the BusinessWorker attached (connectMicroservice)', () => {
+  it('are served on the cluster too', async () => {
+    @WebSocketGateway()
+    class HttpAppGateway {
+      @SubscribeMessage('echo') echo(@MessageBody() data: unknown): WsResponse<unknown> {
+        return { event: 'echo', data };
+      }
+    }
+    const logger = new CapturingLogger();
+    const edge = await startGatewayOnly(logger);
+    @Module({ imports: [GatewayWorkerModule.forRoot({ registerAddress: edge.registerAddress, businessWorker: { name: 'HttpApp' } })], providers: [HttpAppGateway] })
+    class HttpAppModule {}
+    const app = await NestFactory.create(HttpAppModule, { logger });
+    try {
+      app.connectMicroservice({ strategy: app.get(BusinessWorkerServer) });
+      await app.startAllMicroservices();
+      await app.listen(0, '127.0.0.1');
+      await waitFor(() => edge.gateway.workerKeys.length === 1, 'the worker to reach the gateway', 10_000);
+      const client = await TextClient.connect(edge.gateway.publicPorts[0]!);
+      client.send(json('echo', 'over http app'));
+      expect(await client.next()).toBe(json('echo', 'over http app'));
+      client.close();
+    } finally {
+      await app.close();
+      for (const a of edge.apps.reverse()) await a.close();
+    }
   });
 });
 
