@@ -39,7 +39,7 @@ export const noGatewayKnown = (method: string) =>
 export const noWorkerConnected = (clientId: string) =>
   `Gateway: no BusinessWorker connected; client ${clientId} is closed. Start the business tier.`;
 export const handlerFailed = (event: string, clientId: string, err: unknown) =>
-  `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  `${event} handler failed for client ${clientId}: ${describeError(err)}`;
 export const eventNotFinished = (clientId: string, err: unknown) =>
   `The event of client ${clientId} ended with an error after its handlers (session write-back or confirmation to the gateway): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}. The client's next events run.`;
 export const guardDenied = (event: string, clientId: string) =>
