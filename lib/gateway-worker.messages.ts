@@ -101,7 +101,7 @@ export const describeError = (err: unknown): string => {
   return list.length ? `${err.message}: ${list.join('; ')}` : (err.stack ?? err.message);
 };
 export const messageHandlerFailed = (handler: string, clientId: string, err: unknown) =>
-  `${handler} failed for a message of client ${clientId}: ${describeError(err)}. The message's other handlers still run.`;
+  `${handler} handler failed for client ${clientId}: ${describeError(err)} (the message's other handlers still run)`;
 export const messageHandlerDenied = (handler: string, clientId: string) =>
   `${handler} was denied by a guard for a message of client ${clientId}; the message's other handlers still run.`;
 export const replyFailed = (handler: string, clientId: string, err: unknown) =>

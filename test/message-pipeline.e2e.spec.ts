@@ -189,7 +189,7 @@ describe('Nest\'s pipeline for @OnMessage handlers', () => {
     expect(await client.next()).toBe('second got fine');
     expect(ran).toEqual(['second deny', 'second throw', 'first fine', 'second fine']);
     expect(logger.find('warn', 'GuardedFirst.first was denied by a guard')).toHaveLength(1);
-    expect(logger.find('error', 'GuardedFirst.first failed for a message')).toHaveLength(1);
+    expect(logger.find('error', 'GuardedFirst.first handler failed')).toHaveLength(1);
   });
 
   it('warns about a handler class with a request-scoped dependency instead of registering nothing silently', async () => {
