@@ -95,7 +95,7 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
     this.connectCallbacks.push(callback);
     if (this.registered) return;
     this.registered = true;
-    this.registry.register('connect', { name: 'GatewayWsAdapter.connect', call: (_payload, ctx) => void this.introduce(ctx) });
+    this.registry.register('connect', { name: 'GatewayWsAdapter.connect', call: (_payload, ctx) => this.connect(ctx) });
     this.registry.register('message', { name: 'GatewayWsAdapter.message', call: (_payload, ctx) => this.route(ctx) }, 'first');
     this.registry.register('close', { name: 'GatewayWsAdapter.close', call: (_payload, ctx) => this.disconnect(ctx) });
   }
@@ -118,7 +118,18 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
 
   // ---- the worker's events --------------------------------------------------------------------
 
-  /** A client connected (or is seen for the first time): Nest binds its handlers and calls handleConnection. */
+  /**
+   * A client connected. A binding already under its client_id belongs to an earlier client of a
+   * gateway that has restarted on the same address (connection ids start again): that client is
+   * gone — it gets its handleDisconnect — and the new one is introduced.
+   */
+  private connect(ctx: GatewayEventContext): void {
+    const stale = this.clients.get(ctx.clientId);
+    if (stale) this.drop(stale);
+    this.introduce(ctx);
+  }
+
+  /** A client is seen (connected, or its first message here): Nest binds its handlers and calls handleConnection. */
   private introduce(ctx: GatewayEventContext): ClientBinding {
     const existing = this.clients.get(ctx.clientId);
     if (existing) {
@@ -190,14 +201,19 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
   private disconnect(ctx: GatewayEventContext): void {
     const binding = this.clients.get(ctx.clientId);
     if (!binding) return;
-    this.clients.delete(ctx.clientId);
     binding.socket.context = ctx;
-    binding.socket.readyState = GatewayClientState.CLOSED;
+    this.drop(binding);
+  }
+
+  private drop(binding: ClientBinding): void {
+    const { socket } = binding;
+    this.clients.delete(socket.id);
+    socket.readyState = GatewayClientState.CLOSED;
     for (const hook of binding.disconnects) {
       try {
         hook();
       } catch (err) {
-        this.logger.error(wsHookFailed('handleDisconnect', ctx.clientId, err));
+        this.logger.error(wsHookFailed('handleDisconnect', socket.id, err));
       }
     }
   }
