@@ -74,7 +74,7 @@ export const innerPeerNotLocal = (peer: string) =>
 export const innerPeerRefused = (peer: string, reason: string) =>
   `Gateway: internal-port connection from ${peer} refused: ${reason}.`;
 export const handlerFailed = (event: string, clientId: string, err: unknown) =>
-  `${event} handler failed for client ${clientId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  `${event} handler failed for client ${clientId}: ${describeError(err)}`;
 export const eventNotFinished = (clientId: string, err: unknown) =>
   `The event of client ${clientId} ended with an error after its handlers (session write-back or confirmation to the gateway): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}. The client's next events run.`;
 export const guardDenied = (event: string, clientId: string) =>
@@ -124,3 +124,37 @@ export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
 export const eventsLost = (worker: string, n: number) =>
   `Gateway: BusinessWorker ${worker} left (disconnected or declared hung) with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;
+
+// ---- Nest's pipeline for gateway events, @nestjs/websockets gateways on the cluster ----------
+
+/** What an exception says, with an HttpException's details (ValidationPipe's constraint messages). */
+export const describeError = (err: unknown): string => {
+  if (!(err instanceof Error)) return String(err);
+  const response = (err as { getResponse?: () => unknown }).getResponse?.();
+  const details = response !== null && typeof response === 'object' ? (response as { message?: unknown }).message : undefined;
+  const list = Array.isArray(details) ? details.map(String) : typeof details === 'string' && details !== err.message ? [details] : [];
+  return list.length ? `${err.message}: ${list.join('; ')}` : (err.stack ?? err.message);
+};
+export const messageHandlerFailed = (handler: string, clientId: string, err: unknown) =>
+  `${handler} handler failed for client ${clientId}: ${describeError(err)} (the message's other handlers still run)`;
+export const messageHandlerDenied = (handler: string, clientId: string) =>
+  `${handler} was denied by a guard for a message of client ${clientId}; the message's other handlers still run.`;
+export const replyFailed = (handler: string, clientId: string, err: unknown) =>
+  `The reply of ${handler} to client ${clientId} could not be sent: ${err instanceof Error ? err.message : String(err)}.`;
+export const requestScopedEventsClass = (className: string) =>
+  `Cannot register the handlers of ${className}: it is request-scoped or depends on a request-scoped provider, and gateway events have no request. ` +
+  `Make it and its dependencies default-scoped (resolve a scoped provider per event with ModuleRef.resolve() if you need one).`;
+export const invalidJsonPayload = (reason: string) => `The message is not valid JSON (${reason}).`;
+export const unroutedMessage = (clientId: string, why: string) =>
+  `Message of client ${clientId} ignored: ${why}, and no @OnMessage handler takes unrouted messages.`;
+export const wsAdapterInstalled = () =>
+  `@WebSocketGateway classes are served on the GatewayWorker cluster by GatewayWsAdapter: their clients are the gateways' clients, handled in the BusinessWorker tier (no socket is opened here). ` +
+  `To serve it on this process's own sockets instead, call app.useWebSocketAdapter() with another adapter before listen()/init().`;
+export const wsRouteFailed = (clientId: string, event: string, err: unknown) =>
+  `The "${event}" handler's reply stream for client ${clientId} failed: ${describeError(err)}.`;
+export const wsHookFailed = (hook: string, clientId: string, err: unknown) =>
+  `A @WebSocketGateway ${hook} hook threw for client ${clientId}: ${describeError(err)}.`;
+export const subscribeMessageOutsideGateway = (handler: string) =>
+  `${handler} has @SubscribeMessage() but its class is not a @WebSocketGateway(): it is never called. Add @WebSocketGateway() to a class of its own (a @GatewayEvents class takes @OnMessage()).`;
+export const foreignParamDecorators = (handler: string) =>
+  `${handler} has parameter decorators an @OnConnect/@OnMessage/@OnClose handler does not fill (@MessageBody, @ConnectedSocket, @Ack, @Body…): those parameters are undefined. Use @Payload(), @ClientId(), @Session() and @Ctx(), or make the class a @WebSocketGateway().`;

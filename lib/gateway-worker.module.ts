@@ -12,6 +12,7 @@ import { resolveGatewayWorkerOptions } from './gateway-worker.options.js';
 import { GatewayService } from './gateway.service.js';
 import { RegisterServer } from './register/register.server.js';
 import { GatewayWorkerMetrics } from './metrics/gateway-worker.metrics.js';
+import { GatewayWsAdapter } from './websockets/gateway-ws.adapter.js';
 
 /**
  * GatewayWorker for Nest. Import it once with the cluster's options:
@@ -31,6 +32,8 @@ import { GatewayWorkerMetrics } from './metrics/gateway-worker.metrics.js';
  * then boot the tier(s) this process runs as microservices (`RegisterServer`, `GatewayServer`,
  * `BusinessWorkerServer`), and inject `GatewayService` wherever you push. `forRootAsync()` takes
  * `useFactory`/`inject`, `useClass` or `useExisting`. Options are validated at startup.
+ * `@WebSocketGateway` classes (`@nestjs/websockets`) in the app's providers are served on the
+ * cluster by `GatewayWsAdapter`, which the module installs as the app's websocket adapter.
  * The module is global unless `global: false`.
  */
 @Module({
@@ -50,7 +53,8 @@ import { GatewayWorkerMetrics } from './metrics/gateway-worker.metrics.js';
     GatewayClient,
     GatewayService,
     GatewayWorkerMetrics,
+    GatewayWsAdapter,
   ],
-  exports: [GATEWAY_WORKER_OPTIONS, GatewayService, GatewayHandlerRegistry, RegisterServer, GatewayServer, BusinessWorkerServer, GatewayClient, GatewayWorkerMetrics],
+  exports: [GATEWAY_WORKER_OPTIONS, GatewayService, GatewayHandlerRegistry, RegisterServer, GatewayServer, BusinessWorkerServer, GatewayClient, GatewayWorkerMetrics, GatewayWsAdapter],
 })
 export class GatewayWorkerModule extends GatewayWorkerConfigurableModule {}

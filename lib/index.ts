@@ -8,6 +8,7 @@ export * from './interfaces/query-options.interface.js';
 export * from './decorators/gateway-events.decorator.js';
 export * from './decorators/on-event.decorator.js';
 export { ClientId, Payload, Session, Ctx } from './decorators/gateway-param.decorators.js';
+export * from './pipes/parse-json.pipe.js';
 export * from './register/register.server.js';
 export * from './gateway/gateway.server.js';
 export * from './business-worker/business-worker.server.js';
@@ -47,3 +48,9 @@ export { webSocketConnectBody, phpParseStr, type WebSocketRequestInfo } from './
 export * from './metrics/gateway-worker.metrics.js';
 export * from './protocol/process-stats.js';
 export { fetchClusterStatus, formatClusterStatus, type ClusterStatus, type ClusterStatusOptions } from './cli/cluster-status.js';
+// @nestjs/websockets gateway classes on the cluster (no runtime import of @nestjs/websockets: it stays optional).
+export * from './websockets/gateway-ws.adapter.js';
+export * from './websockets/gateway-cluster.js';
+export * from './websockets/gateway-audience.js';
+export * from './websockets/gateway-client.socket.js';
+export type { WsEventMap, WsEventName } from './websockets/ws-event-map.js';

@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayServer, type GatewayWorkerModuleOptions } from '../lib/index.js';
 import { ChatEvents } from '../sample/chat/chat.events.js';
+import { NestChatGateway } from '../sample/chat/nest-chat.gateway.js';
 import { boot, CapturingLogger } from './support/cluster.js';
 import { ensureDebianPackage } from './support/debian.js';
 import { generateCertificate, type TestCertificate } from './support/edge.js';
@@ -81,7 +82,7 @@ describe('the chat page in headless Chromium (sample/web)', () => {
     };
     register = await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger);
     gateway = await boot(gatewayOptions, 'gateway', logger);
-    worker = await boot({ registerAddress, businessWorker: { name: 'ChatBusinessWorker' } }, 'business-worker', logger, [ChatEvents]);
+    worker = await boot({ registerAddress, businessWorker: { name: 'ChatBusinessWorker' } }, 'business-worker', logger, [ChatEvents, NestChatGateway]);
     await waitFor(() => gateway!.get(GatewayServer).workerKeys.length === 1, 'the worker to connect');
     // The sample's own web server serves the page.
     web = startNode('dist/sample/web.main.js', { GW_WEB_PORT: String(webPort), GW_WS_PORT: String(wsPort) });
@@ -126,5 +127,38 @@ describe('the chat page in headless Chromium (sample/web)', () => {
     expect(newA).not.toBe(idA);
     await say(b, 'back again');
     await seesLine(a, `${newB} said back again`);
+  }, 90_000);
+
+  it('runs the Nest-style chat (@WebSocketGateway, ValidationPipe) next to the PHP-style one: ?chat=nest or the toggle', async () => {
+    const d = await context.newPage();
+    const e = await context.newPage();
+    const php = await context.newPage();
+    await d.goto(`http://127.0.0.1:${webPort}/?chat=nest`);
+    await e.goto(`http://127.0.0.1:${webPort}/?chat=nest`);
+    await php.goto(`http://127.0.0.1:${webPort}/`);
+    const joined = (page: Page) => page.waitForFunction(() => !!document.body.dataset.joined, null, { timeout: 15_000 }).then(() => page.evaluate(() => document.body.dataset.joined!));
+    const [nameD] = [await joined(d), await joined(e)];
+    const idPhp = await greetedId(php);
+
+    await say(d, 'hello nest');
+    await seesLine(e, `${nameD} said hello nest`);
+    expect(await d.locator('#log .me').last().textContent()).toBe(`${nameD} said hello nest`);
+    // The PHP-style chat goes on beside it; neither chat shows the other's messages.
+    await say(php, 'hello php');
+    await seesLine(php, `${idPhp} said hello php`);
+    await say(e, 'after php');
+    await seesLine(d, `${await joined(e)} said after php`);
+    expect(await d.evaluate(() => [...document.querySelectorAll('#log div')].map((x) => x.textContent))).not.toContain(`${idPhp} said hello php`);
+    expect(await php.evaluate(() => [...document.querySelectorAll('#log div')].map((x) => x.textContent)).then((l) => l.some((t) => t?.includes('hello nest')))).toBe(false);
+
+    // ValidationPipe refuses an invalid DTO: the page shows the constraint, nobody gets the message.
+    await say(d, 'x'.repeat(201));
+    await seesLine(d, 'error: text must be shorter than or equal to 200 characters');
+
+    // The toggle switches the PHP-style page to the Nest-style chat.
+    await php.check('#nest');
+    await php.waitForURL(/chat=nest/);
+    const namePhp = await joined(php);
+    await seesLine(d, `${namePhp} joined`);
   }, 90_000);
 });

@@ -1,12 +1,17 @@
 import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { PARAM_ARGS_METADATA } from '../gateway-worker.constants.js';
 
-/** The parameter kinds of gateway event handlers. */
+/**
+ * The parameter kinds of gateway event handlers. The numbers matter: Nest tells pipes a
+ * parameter's type from them, and only `3` is a `'body'` parameter — the one `ValidationPipe`
+ * validates without `validateCustomDecorators` (as `@Body()`, and `@Payload()` of
+ * `@nestjs/microservices`, whose RpcParamtype.PAYLOAD is also 3). The others are `'custom'`.
+ */
 export enum GatewayParamType {
   CLIENT_ID = 0,
-  PAYLOAD = 1,
   SESSION = 2,
-  CONTEXT = 3,
+  PAYLOAD = 3,
+  CONTEXT = 6,
 }
 
 type Pipe = Type<PipeTransform> | PipeTransform;
@@ -32,9 +37,14 @@ function createParamDecorator(type: GatewayParamType) {
 export const ClientId: (...pipes: Pipe[]) => ParameterDecorator = (...pipes) => createParamDecorator(GatewayParamType.CLIENT_ID)(undefined, ...pipes);
 
 /**
- * Injects the message (a string for text, frame, tcp and websocket clients), or one property of
- * it with `@Payload('key')` when a pipe has parsed it into an object. Accepts pipe classes and
- * instances, as `@Body()` does: `@Payload(new ParseJsonPipe(), ValidationPipe)`.
+ * Injects the message (a string for text, frame, tcp and websocket clients; a Buffer for a binary
+ * websocket frame), or one property of it with `@Payload('key')` when a pipe has parsed it into an
+ * object. Accepts pipe classes and instances, as `@Body()` does:
+ * `@Payload(ParseJsonPipe, ValidationPipe) dto: SayDto`.
+ *
+ * Pipes see it as a `'body'` parameter (`metadata.type === 'body'`), so `ValidationPipe` — on the
+ * parameter, the method, the class or global — validates and transforms it against the parameter's
+ * class, as it does `@Body()`.
  */
 export const Payload: (propertyOrPipe?: string | Pipe, ...pipes: Pipe[]) => ParameterDecorator = createParamDecorator(GatewayParamType.PAYLOAD);
 

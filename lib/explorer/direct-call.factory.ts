@@ -4,6 +4,7 @@ import type { ExternalContextCreator } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { GatewayEventContext } from '../business-worker/gateway-event-context.js';
 import { PARAM_ARGS_METADATA } from '../gateway-worker.constants.js';
+import { applicationConfigOf } from '../utils/application-config.util.js';
 import type { GatewayParamsFactory } from './gateway-params.factory.js';
 
 type HandlerCall = (payload: unknown, ctx: GatewayEventContext) => unknown;
@@ -72,13 +73,9 @@ export function createDirectCall(
   };
 }
 
-/**
- * Nest does not provide its ApplicationConfig for injection; the context creator's enhancer
- * factories hold it. Read defensively: if Nest's internals change, every handler simply keeps
- * Nest's wrapper.
- */
+/** The app's global enhancers, or null when they cannot be read (every handler then keeps Nest's wrapper). */
 function globalEnhancersOf(contextCreator: ExternalContextCreator): GlobalEnhancers | null {
-  const config = (contextCreator as unknown as { guardsContextCreator?: { config?: Partial<GlobalEnhancers> } }).guardsContextCreator?.config;
+  const config = applicationConfigOf(contextCreator) as Partial<GlobalEnhancers> | null;
   const getters: (keyof GlobalEnhancers)[] = [
     'getGlobalGuards',
     'getGlobalInterceptors',

@@ -1,5 +1,5 @@
 import { FrameProtocol, TextProtocol, type ClientProtocolName } from '../protocol/client-protocol.js';
-import { webSocketFrameHeader } from '../protocol/websocket-frame.js';
+import { webSocketFrameHeader, WS_OPCODE_BINARY, WS_OPCODE_TEXT } from '../protocol/websocket-frame.js';
 
 /**
  * A message on its way to one or many clients, framed at most once per client protocol: a
@@ -14,7 +14,8 @@ export class OutgoingMessage {
   /**
    * @param body the payload bytes
    * @param raw send `body` as-is, without the client protocol's framing (FLAG_NOT_CALL_ENCODE)
-   * @param binary a binary websocket frame rather than a text frame (FLAG_BINARY)
+   * @param binary websocket clients get a binary frame (opcode 0x2) instead of a text frame
+   *   (FLAG_BINARY, docs/protocol.md §2.2); text, frame and tcp clients get the same bytes either way
    */
   constructor(
     readonly body: Buffer,
@@ -27,7 +28,7 @@ export class OutgoingMessage {
     if (this.raw) return this.body;
     switch (protocol) {
       case 'websocket':
-        return (this.ws ??= joinSmall([webSocketFrameHeader(this.body.length, this.binary ? 0x2 : 0x1), this.body]));
+        return (this.ws ??= joinSmall([webSocketFrameHeader(this.body.length, this.binary ? WS_OPCODE_BINARY : WS_OPCODE_TEXT), this.body]));
       case 'text':
         return (this.text ??= joinSmall(TextProtocol.encode(this.body)));
       case 'frame':
