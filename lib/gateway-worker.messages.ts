@@ -158,3 +158,13 @@ export const subscribeMessageOutsideGateway = (handler: string) =>
   `${handler} has @SubscribeMessage() but its class is not a @WebSocketGateway(): it is never called. Add @WebSocketGateway() to a class of its own (a @GatewayEvents class takes @OnMessage()).`;
 export const foreignParamDecorators = (handler: string) =>
   `${handler} has parameter decorators an @OnConnect/@OnMessage/@OnClose handler does not fill (@MessageBody, @ConnectedSocket, @Ack, @Body…): those parameters are undefined. Use @Payload(), @ClientId(), @Session() and @Ctx(), or make the class a @WebSocketGateway().`;
+export const resumeBufferFull = (clientId: string, parked: boolean, clientCap: number, totalCap: number) =>
+  parked
+    ? `Gateway: client ${clientId}, waiting to resume, has more unacknowledged messages than the resume buffer holds (resumeBufferSize ${clientCap}, resumeTotalBufferSize ${totalCap} bytes); closed for good (@OnClose runs). Raise the buffer sizes or shorten resumeWindow.`
+    : `Gateway: client ${clientId} acknowledges too slowly (resumeBufferSize ${clientCap}, resumeTotalBufferSize ${totalCap} bytes): it can no longer resume; its messages still go out. Raise the buffer sizes, or make the client ack (the SDK does).`;
+export const resumeExpired = (clientId: string, window: number) =>
+  `Gateway: client ${clientId} did not come back within the resume window (${window} ms); closed for good (@OnClose runs).`;
+export const resumeRefused = (clientId: string, reason: string) =>
+  `Gateway: a client could not resume ${clientId}: ${reason}; it starts over with a new client_id.`;
+export const handoverFailed = (clientId: string, gateway: string, reason: string) =>
+  `Gateway: could not take client ${clientId} over from gateway ${gateway}: ${reason}; the client starts over with a new client_id.`;

@@ -250,6 +250,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private features(): string[] {
     const features: string[] = [WorkerFeature.GATEWAY_INFO, WorkerFeature.FLOW_CONTROL];
     if (this.registry.get('websocketConnect').length) features.push(WorkerFeature.WEBSOCKET_VERDICT);
+    if (this.registry.get('disconnect').length || this.registry.get('resume').length) features.push(WorkerFeature.RESUME_EVENTS);
     return features;
   }
 
@@ -309,7 +310,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     if (cmd === GatewayCommand.ON_WEBSOCKET_CONNECT) {
       // Without handlers there is nothing to run, and no gateway waits for this worker.
       if (this.registry.get('websocketConnect').length === 0) return;
-    } else if (cmd !== GatewayCommand.ON_CONNECT && cmd !== GatewayCommand.ON_MESSAGE && cmd !== GatewayCommand.ON_CLOSE) return;
+    } else if (cmd !== GatewayCommand.ON_CONNECT && cmd !== GatewayCommand.ON_MESSAGE && cmd !== GatewayCommand.ON_CLOSE && cmd !== ExtensionCommand.CLIENT_DISCONNECTED && cmd !== ExtensionCommand.CLIENT_RESUMED) return;
     // Key by client_id: ordering is per client, across the whole cluster.
     const clientId = encodeClientId(raw.readUInt32BE(5), raw.readUInt16BE(9), raw.readUInt32BE(17));
     this.counters.eventsIn++;
@@ -491,7 +492,7 @@ class EventRun {
     readonly started: number,
     readonly done: () => void,
   ) {
-    this.payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : undefined;
+    this.payload = ctx.event === 'message' ? ctx.message : ctx.event === 'websocketConnect' ? ctx.request : (ctx.resumeEvent ?? undefined);
   }
 }
 

@@ -5,11 +5,19 @@ import { phpUnserialize } from '../protocol/php-serialize.js';
 import { PhpOpaque } from '../protocol/php-value.js';
 import { long2ip } from '../utils/ip.util.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
-import type { GatewayListenerInfo } from '../protocol/extension-command.js';
+import { ExtensionCommand, type GatewayListenerInfo } from '../protocol/extension-command.js';
 import { WebSocketConnectRequest } from './websocket-connect.request.js';
 
 /** The client events a BusinessWorker dispatches to handlers. */
-export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect';
+export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect' | 'disconnect' | 'resume';
+
+/** What `@OnDisconnect` (`{ window }`) and `@OnResume` (`{ previousClientId }`) handlers get as `@Payload()`. */
+export interface GatewayResumeEvent {
+  /** `disconnect`: how long (ms) the gateway keeps the client for a resume. */
+  window?: number;
+  /** `resume`: the client_id the client had before (equal to `clientId` when it resumed on the same gateway). */
+  previousClientId?: string;
+}
 
 /** A client session as handlers see it: a plain object, PHP-serialized on the wire. */
 export type GatewaySession = Record<string, any>;
@@ -19,6 +27,8 @@ const EVENT_OF: Record<number, GatewayEventName> = {
   [GatewayCommand.ON_MESSAGE]: 'message',
   [GatewayCommand.ON_CLOSE]: 'close',
   [GatewayCommand.ON_WEBSOCKET_CONNECT]: 'websocketConnect',
+  [ExtensionCommand.CLIENT_DISCONNECTED]: 'disconnect',
+  [ExtensionCommand.CLIENT_RESUMED]: 'resume',
 };
 
 /** The worker-side facilities an event context needs (implemented by BusinessWorkerServer). */
@@ -129,6 +139,16 @@ export class GatewayEventContext {
       }
     }
     return this.messageValue;
+  }
+
+  /** The details of a `disconnect` or `resume` event (resumable clients); null for the other events. */
+  get resumeEvent(): GatewayResumeEvent | null {
+    if (this.event !== 'disconnect' && this.event !== 'resume') return null;
+    try {
+      return JSON.parse(this.packet.body.toString()) as GatewayResumeEvent;
+    } catch {
+      return {};
+    }
   }
 
   /** The message bytes exactly as the client sent them (after the protocol's framing). */

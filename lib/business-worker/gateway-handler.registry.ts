@@ -18,7 +18,7 @@ export interface GatewayEventHandler {
  */
 @Injectable()
 export class GatewayHandlerRegistry {
-  private readonly handlers: Record<GatewayEventName, GatewayEventHandler[]> = { connect: [], message: [], close: [], websocketConnect: [] };
+  private readonly handlers: Record<GatewayEventName, GatewayEventHandler[]> = { connect: [], message: [], close: [], websocketConnect: [], disconnect: [], resume: [] };
 
   /**
    * Adds a handler for an event; several handlers of one event run in registration order, except

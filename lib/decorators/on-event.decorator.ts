@@ -28,3 +28,18 @@ export const OnClose = (): MethodDecorator => SetMetadata<string, GatewayEventNa
  * runs. Behind a PHP gateway (which has already accepted) the connection is closed instead.
  */
 export const OnWebSocketConnect = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'websocketConnect');
+
+/**
+ * Runs the method when an opted-in client's connection broke and its gateway keeps it for a
+ * resume (`gateway.resumeWindow`): same client_id, session, uid and groups; messages sent to it
+ * are kept and delivered when it comes back. `@Payload()` is `{ window }` (ms). `@OnClose` runs
+ * only if the window passes without a resume. Sends to the client are kept, session changes written back.
+ */
+export const OnDisconnect = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'disconnect');
+
+/**
+ * Runs the method when a kept client is connected again. `@ClientId()` is its client_id now;
+ * `@Payload()` is `{ previousClientId }` — the same id when it resumed on the same gateway, the
+ * old one when another gateway took it over (its session, uid and groups came along).
+ */
+export const OnResume = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'resume');

@@ -3,6 +3,9 @@ import type { WebSocket } from 'ws';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
 import { OutgoingMessage } from './outgoing-message.js';
+import { byteLength, type ResumeBuffer } from './resume-buffer.js';
+import { escapeFrame } from './resume-frames.js';
+import type { ResumeRoom } from './resume-room.js';
 import { refuseUpgrade } from './websocket-upgrade.js';
 
 /** What a client's writes answer to: the send-buffer limit and who hears when it is reached. */
@@ -50,6 +53,16 @@ export class ClientConnection {
   /** The websocket, for websocket clients (control frames, close handshake). */
   ws: WebSocket | null = null;
 
+  // Resumable clients (resume-room.ts, docs/protocol.md "Resumable clients"):
+  /** The client opted in to the resume envelope (control frames, escaped NUL-leading messages). */
+  envelope = false;
+  /** Its unacknowledged messages and resume token, while it can resume; null otherwise. */
+  resume: ResumeBuffer | null = null;
+  /** The room that bounds `resume`. */
+  resumeRoom: ResumeRoom | null = null;
+  /** Closed on purpose (kick, destroy, the client's own close frame 1000): never kept for a resume. */
+  final = false;
+
   // Flow control (event-forwarder.ts): events sent to the worker and not yet confirmed…
   inFlight = 0;
   inFlightBytes = 0;
@@ -71,7 +84,8 @@ export class ClientConnection {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket,
+    /** The connection's socket; a resumed client gets its new connection's. */
+    public socket: Socket,
     readonly protocol: ClientProtocolName,
     readonly clientIp: number,
     readonly clientPort: number,
@@ -87,11 +101,30 @@ export class ClientConnection {
    * slow client loses messages (or is closed) rather than growing the gateway's memory.
    */
   write(frame: Buffer | readonly Buffer[]): boolean {
+    if (this.closed) return false;
+    let kept = false;
+    if (this.envelope) {
+      frame = escapeFrame(frame);
+      // Kept until acknowledged: a resume replays it, so a broken connection loses nothing.
+      if (this.resume !== null) kept = this.resumeRoom!.record(this, frame, byteLength(frame));
+      if (this.closed) return false; // parked and over a bound: closed for good
+    }
     const socket = this.socket;
-    if (this.closed || socket.destroyed) return false;
-    if (this.held !== null) return this.hold(frame);
+    // Kept while its connection is down (or its hand-over runs): the resume delivers it.
+    if (socket.destroyed || (kept && this.resume!.parkedAt !== 0)) return kept;
+    if (this.held !== null) {
+      if (this.hold(frame)) return true;
+      // A kept message must never be skipped: the client's count would no longer match.
+      if (kept) this.cut();
+      return kept;
+    }
     const queued = socket.writableLength;
     if (queued > 0 && queued + byteLength(frame) > this.sendLimit.limit) {
+      if (kept) {
+        // Resumable: cut rather than drop — the client resumes and gets it, in order.
+        this.cut();
+        return true;
+      }
       this.dropped++;
       this.sendLimit.full(this);
       return false;
@@ -103,9 +136,34 @@ export class ClientConnection {
     return true;
   }
 
+  /** Writes a control frame of the resume envelope (not an application message: not counted, not kept). */
+  control(frame: Buffer): void {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) return;
+    corkForThisTurn(socket);
+    socket.write(frame);
+  }
+
+  /** True while the client waits, connectionless, to be resumed. */
+  get parked(): boolean {
+    return this.resume !== null && this.resume.parkedAt !== 0;
+  }
+
+  /** A resumed client's new connection (the old one is closed or being cut). */
+  adopt(socket: Socket, ws: WebSocket): void {
+    this.socket = socket;
+    this.ws = ws;
+    this.partialSince = 0;
+    this.pingCount = -1;
+    if (this.paused) ws.pause();
+  }
+
   /** Graceful close after an optional last message; websocket clients get a close frame. */
   kick(message: Buffer | null, code = 1000): void {
-    if (this.closed || this.socket.destroyed) return;
+    if (this.closed) return;
+    this.final = true;
+    if (this.parked) return this.resumeRoom!.finish(this);
+    if (this.socket.destroyed) return;
     // A handshake still held for a verdict is refused rather than upgraded and closed.
     if (this.held !== null) return refuseUpgrade(this.socket, 403);
     if (message) this.write(new OutgoingMessage(message).framedFor(this.protocol));
@@ -113,8 +171,18 @@ export class ClientConnection {
     else this.socket.end();
   }
 
-  /** Immediate close; pending output is discarded. */
+  /** Immediate close for good; pending output is discarded. */
   destroy(): void {
+    this.final = true;
+    if (this.parked) return this.resumeRoom!.finish(this);
+    this.cut();
+  }
+
+  /**
+   * Immediate close of the connection (a silent or stalled client, or a resumable one that reads
+   * too slowly): a resumable client is kept for its window, as when the network breaks.
+   */
+  cut(): void {
     if (this.ws) this.ws.terminate();
     else this.socket.destroy();
   }
@@ -167,11 +235,4 @@ export class ClientConnection {
     this.held!.push(...parts);
     return true;
   }
-}
-
-function byteLength(frame: Buffer | readonly Buffer[]): number {
-  if (Buffer.isBuffer(frame)) return frame.length;
-  let n = 0;
-  for (const p of frame) n += p.length;
-  return n;
 }

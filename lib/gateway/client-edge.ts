@@ -13,7 +13,8 @@ import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import type { PendingHandshakes } from './pending-handshakes.js';
 import { createStreamListener } from './stream.listener.js';
 import { TrustedProxies } from './trusted-proxies.js';
-import { createWebSocketListener } from './websocket.listener.js';
+import { createWebSocketListener, type WebSocketListenerOptions } from './websocket.listener.js';
+import { RESUME_SUBPROTOCOL } from '../protocol/resume-envelope.js';
 
 /** How long close() lets clients see a clean close before cutting the rest. */
 const CLOSE_GRACE = 2_000;
@@ -29,6 +30,10 @@ export interface ClientEdgeOptions extends HeartbeatOptions {
   webSocketPingIsActivity: boolean;
   /** 0: never. */
   stalledFrameTimeout: number;
+  /** This gateway's `"<lanIp>:<lanPort>"` (a resume naming another gateway is a hand-over). */
+  address: WebSocketListenerOptions['address'];
+  /** Takes a client over from another gateway. */
+  handover: WebSocketListenerOptions['handover'];
 }
 
 /**
@@ -85,12 +90,15 @@ export class ClientEdge {
               pending: this.pending,
               pingIsActivity: o.webSocketPingIsActivity,
               logger: this.logger,
+              address: o.address,
+              handover: o.handover,
             })
           : createStreamListener(this.lifecycle, l, o.maxPackageSize, tls);
       this.servers.push(server);
       await listenOn(server, l.host, l.port, `${o.name} ${l.uri}`);
     }
-    this.heartbeat = new Heartbeat(o, this.clients, (client) => client.destroy());
+    // A silent client's connection is cut, not closed for good: an opted-in one may resume.
+    this.heartbeat = new Heartbeat(o, this.clients, (client) => client.cut());
     this.heartbeat.start();
   }
 
@@ -101,7 +109,7 @@ export class ClientEdge {
     const deadline = now - timeout;
     for (const c of this.clients.values()) {
       // A client we stopped reading cannot finish its frame: not stalled by its own doing.
-      if (c.paused) {
+      if (c.paused || c.parked) {
         c.partialSince = 0;
         continue;
       }
@@ -116,7 +124,7 @@ export class ClientEdge {
       if (c.partialSince !== 0 && c.partialSince < deadline) {
         this.counters.limits.stalledFrame++;
         this.limiter.warn(this.logger, `stalled:${c.socket.remoteAddress}`, stalledFrame(`client ${this.lifecycle.clientIdOf(c)} (${c.socket.remoteAddress})`, timeout));
-        c.destroy();
+        c.cut();
       }
     }
   }
@@ -145,6 +153,8 @@ export class ClientEdge {
       clientTracking: false,
       maxPayload: this.options.maxPackageSize,
       skipUTF8Validation: true,
+      // ws's default (the first offered), except that the resume envelope wins when offered.
+      handleProtocols: (protocols: Set<string>) => (protocols.has(RESUME_SUBPROTOCOL) ? RESUME_SUBPROTOCOL : (protocols.values().next().value ?? false)),
     }));
   }
 }

@@ -9,6 +9,13 @@ import type { EventForwarder } from './event-forwarder.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import type { GatewayTables } from './gateway-tables.js';
 import type { PeerAdmission } from '../utils/peer-admission.js';
+import { CONTROL_ACK, CONTROL_BYTE, type ResumeRequest, type ResumeWelcome } from '../protocol/resume-envelope.js';
+import { welcomeFrame } from './resume-frames.js';
+import { ResumeRoom } from './resume-room.js';
+import type { ResumeBuffer } from './resume-buffer.js';
+import { decodeClientId } from '../protocol/client-id.js';
+
+const ACK = CONTROL_ACK.charCodeAt(0);
 
 /**
  * A client's life at the gateway, as the listeners report it: admitted, announced (tables, then
@@ -31,6 +38,8 @@ export class ClientLifecycle {
     private readonly events: EventEmitter,
     private readonly maxConnectionsPerIp: number,
     readonly clientIdOf: (client: ClientConnection) => string,
+    /** The resumable clients (window, buffers, waiting clients). */
+    readonly room: ResumeRoom,
   ) {}
 
   /** A client for an accepted socket (not yet in the tables), or null when it must be refused. */
@@ -42,6 +51,20 @@ export class ClientLifecycle {
       this.limiter.warn(this.logger, `per-ip:${ip}`, tooManyConnections(ip, this.maxConnectionsPerIp));
       return null;
     }
+    return this.connection(socket, protocol, clientIp, clientPort);
+  }
+
+  /** Counts a resuming client's new socket in (per-address cap); false when it must be refused. */
+  admit(socket: Socket): boolean {
+    if (this.closing) return false;
+    if (this.admission.admit(socket)) return true;
+    this.counters.limits.clientConnectionsPerIp++;
+    const ip = socket.remoteAddress ?? '';
+    this.limiter.warn(this.logger, `per-ip:${ip}`, tooManyConnections(ip, this.maxConnectionsPerIp));
+    return false;
+  }
+
+  private connection(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection {
     socket.setNoDelay(true);
     return new ClientConnection(this.tables.allocateId(), socket, protocol, clientIp, clientPort, socket.localPort ?? 0, this.sendLimit);
   }
@@ -75,10 +98,102 @@ export class ClientLifecycle {
     this.forwarder.webSocketConnect(client, body, flag);
   }
 
+  /** The client opted in to the resume envelope: resumable too when the window is on. */
+  optIn(client: ClientConnection): void {
+    client.envelope = true;
+    this.room.enroll(client);
+  }
+
+  /** The kept (or still connected) client a resume request names, or why it cannot be resumed. */
+  resumable(ask: ResumeRequest): ClientConnection | string {
+    const client = this.tables.clients.get(decodeClientId(ask.clientId).connectionId);
+    if (!client || client.closed || client.resume === null) return 'it is not kept here (closed for good, its window passed, or it never was resumable)';
+    if (!ResumeRoom.tokenMatches(client, ask.token)) return 'the resume token does not match';
+    if (client.resume.after(ask.received) === null) return `the client says it received ${ask.received} messages; the gateway sent ${client.resume.sent} and holds those after ${client.resume.acked}`;
+    return client;
+  }
+
+  /** A resume was asked for and not granted: the client starts over (counted). */
+  refusedResume(): void {
+    this.counters.resume.refused++;
+  }
+
+  /**
+   * The client moved to another gateway (RESUME_HANDOVER): gone from this one's tables without
+   * ON_CLOSE — the new gateway tells the worker CLIENT_RESUMED — and its old connection cut.
+   */
+  handedOff(client: ClientConnection): void {
+    client.announced = false;
+    client.final = true;
+    this.counters.resume.handedOff++;
+    this.closed(client);
+    client.cut();
+  }
+
+  /**
+   * The stand-in of a client being handed over from another gateway (ResumeHandover): in the
+   * tables with the client's uid and groups, recording what is sent to it, not announced yet and
+   * not writing to `socket` (whose handshake waits) — or null when the connection is refused.
+   */
+  standIn(socket: Socket, clientIp: number, clientPort: number, uid: string | null, groups: string[]): ClientConnection | null {
+    const client = this.accept(socket, 'websocket', clientIp, clientPort);
+    if (!client) return null;
+    this.optIn(client);
+    client.resume!.parkedAt = Date.now();
+    this.tables.add(client);
+    if (uid !== null) this.tables.bindUid(client, uid);
+    for (const g of groups) this.tables.joinGroup(client, g);
+    return client;
+  }
+
+  /** A stand-in whose hand-over failed: gone, without any event. */
+  dropStandIn(client: ClientConnection): void {
+    client.final = true;
+    this.closed(client);
+  }
+
+  /** The stand-in becomes the handed-over client: its state from the old gateway, and the messages to replay. */
+  installHandedOver(client: ClientConnection, buffer: ResumeBuffer, session: Buffer, uid: string | null, groups: string[]): void {
+    this.room.release(client);
+    buffer.parkedAt = Date.now();
+    this.room.enroll(client, buffer);
+    client.session = session;
+    if (uid === null) this.tables.unbindUid(client);
+    else if (client.uid !== uid) this.tables.bindUid(client, uid);
+    for (const g of [...(client.groups?.values() ?? [])]) if (!groups.includes(g)) this.tables.leaveGroup(client, g);
+    for (const g of groups) this.tables.joinGroup(client, g);
+    client.announced = true;
+    this.counters.resume.handovers++;
+  }
+
+  /** The first frame of an opted-in connection (before anything else is written to it). */
+  welcome(client: ClientConnection, welcome: Omit<ResumeWelcome, 'id' | 'token' | 'window'>): void {
+    client.control(welcomeFrame({ id: this.clientIdOf(client), token: client.resume?.token ?? '', window: this.room.options.window, ...welcome }));
+  }
+
+  /**
+   * A kept client is connected again on `socket`/`ws` (adopted already): the messages after the
+   * `received` first ones, in order, before anything new; then CLIENT_RESUMED for the worker.
+   */
+  resumed(client: ClientConnection, received: number, previousClientId: string): void {
+    const room = this.room;
+    room.unpark(client);
+    room.ack(client, received);
+    this.welcome(client, { resumed: true, seq: received, ...(previousClientId !== this.clientIdOf(client) ? { previousId: previousClientId } : {}) });
+    for (const frame of client.resume?.after(received) ?? []) client.control(frame as Buffer);
+    this.counters.resume.resumes++;
+    this.events.emit('resume', this.clientIdOf(client), previousClientId);
+    this.forwarder.resumed(client, previousClientId);
+  }
+
   /** A message from the client (`flag`: FLAG_BODY_IS_SCALAR, plus FLAG_BINARY for a binary frame). */
   message(client: ClientConnection, body: Buffer, flag: number): void {
     if (client.closed) return;
     client.pingCount = -1;
+    if (client.envelope && body[0] === CONTROL_BYTE) {
+      if (body[1] !== CONTROL_BYTE) return this.control(client, body);
+      body = body.subarray(1); // an escaped application message
+    }
     this.counters.messagesIn++;
     this.forwarder.message(client, body, flag);
   }
@@ -89,9 +204,26 @@ export class ClientLifecycle {
     this.limiter.warn(this.logger, 'client-rejected', clientMessageRejected(this.clientIdOf(client), client.socket.remoteAddress ?? '?', reason));
   }
 
-  /** The client's connection is gone (or its handshake was refused). */
+  /** A control frame of the envelope: `\0A<n>` acknowledges n messages. Anything else is ignored (newer SDKs). */
+  private control(client: ClientConnection, body: Buffer): void {
+    if (body[1] !== ACK || client.resume === null) return;
+    const n = Number(body.subarray(2).toString('latin1'));
+    if (Number.isSafeInteger(n)) this.room.ack(client, n);
+  }
+
+  /**
+   * The client's connection is gone (or its handshake was refused). A resumable client whose
+   * connection broke (not closed on purpose) is kept for the resume window instead: still in the
+   * tables, its messages kept, the worker told CLIENT_DISCONNECTED rather than ON_CLOSE.
+   */
   closed(client: ClientConnection): void {
     if (client.closed) return;
+    if (!client.final && !client.parked && !this.closing && client.announced && this.room.park(client)) {
+      this.events.emit('disconnect', this.clientIdOf(client));
+      this.forwarder.disconnected(client, this.room.options.window);
+      return;
+    }
+    this.room.release(client);
     client.closed = true;
     // ON_CLOSE carries the session as it is at close time; by the time the worker handles it,
     // the client is gone from the tables (isOnline 0), as in PHP. A client refused at its

@@ -130,6 +130,16 @@ export class EventForwarder {
     if (client.inFlight > 0 || client.backlog) this.closing.set(client.id, client);
   }
 
+  /** CLIENT_DISCONNECTED: an opted-in client's connection broke; it is kept for the resume window. */
+  disconnected(client: ClientConnection, window: number): void {
+    this.submit(client, ExtensionCommand.CLIENT_DISCONNECTED, Buffer.from(`{"window":${window}}`), FLAG_BODY_IS_SCALAR);
+  }
+
+  /** CLIENT_RESUMED: a kept client is connected again (or was handed over from another gateway). */
+  resumed(client: ClientConnection, previousClientId: string): void {
+    this.submit(client, ExtensionCommand.CLIENT_RESUMED, Buffer.from(JSON.stringify({ previousClientId })), FLAG_BODY_IS_SCALAR);
+  }
+
   /** No worker for a client: logged unless the gateway just started. */
   noWorker(client: ClientConnection): void {
     if (Date.now() - this.startedAt > STARTUP_GRACE) {
@@ -303,6 +313,8 @@ export class EventForwarder {
 
   /** Builds the event packet (the session as it is now) and writes it to the worker. */
   private forward(worker: InnerConnection, client: ClientConnection, cmd: number, body: Buffer, flag: number): void {
+    // Resume events go only to workers that asked for them (a PHP worker never sees one).
+    if ((cmd === ExtensionCommand.CLIENT_DISCONNECTED || cmd === ExtensionCommand.CLIENT_RESUMED) && !worker.resumeEvents) return;
     const session = client.session;
     const len = HEAD_LEN + session.length + body.length;
     if (len > this.options.innerMaxPackageSize) return this.tooLarge(client, len);

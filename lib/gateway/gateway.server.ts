@@ -10,7 +10,7 @@ import { ExtensionCommand, type GatewayInfo, type GatewayStatusReply } from '../
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { phpSerialize } from '../protocol/php-serialize.js';
-import type { ProcessStats } from '../protocol/process-stats.js';
+import type { ProcessStats, ResumeStats } from '../protocol/process-stats.js';
 import { gatewayConnectLine } from '../protocol/register-message.js';
 import { RegisterLink } from '../register/register.link.js';
 import { ip2long } from '../utils/ip.util.js';
@@ -26,6 +26,8 @@ import { InnerPort } from './inner-port.js';
 import { PeerAdmission } from '../utils/peer-admission.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { QueryCommands } from './query-commands.js';
+import { ResumeHandover } from './resume-handover.js';
+import { ResumeRoom } from './resume-room.js';
 import { SlowClients } from './slow-clients.js';
 import { loadTlsOptions } from './tls.options.js';
 import { WorkerCommands } from './worker-commands.js';
@@ -42,6 +44,10 @@ export type GatewayServerEvents = {
   connect: (clientId: string) => void;
   /** A client's connection closed: its client_id. */
   close: (clientId: string) => void;
+  /** An opted-in client's connection broke; it is kept for `resumeWindow` (its client_id). */
+  disconnect: (clientId: string) => void;
+  /** A kept client is connected again: its client_id here, and the one it had (equal when it resumed on this gateway). */
+  resume: (clientId: string, previousClientId: string) => void;
   /** A BusinessWorker connected and authenticated: its worker key. */
   workerConnected: (workerKey: string) => void;
   /** A BusinessWorker's connection closed: its worker key. */
@@ -55,6 +61,7 @@ interface GatewayParts {
   inner: InnerPort;
   pending: PendingHandshakes;
   router: WorkerRouter;
+  room: ResumeRoom;
 }
 
 /**
@@ -126,6 +133,16 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     return this.parts?.forwarder.backlog ?? { clients: 0, events: 0, bytes: 0, delivered: 0, expired: 0 };
   }
 
+  /**
+   * Resumable clients (`gateway.resumeWindow`): clients waiting now to be resumed, bytes of
+   * unacknowledged messages held, and the running counts (parked, resumes, hand-overs in and out,
+   * expiries, overflows, refused resumes).
+   */
+  get resumeStats(): ResumeStats {
+    const room = this.parts?.room;
+    return { waiting: room?.waiting ?? 0, bytes: room?.bytes ?? 0, ...this.counters.resume };
+  }
+
   /** Clients whose socket is not being read now (flow control or waiting for a worker). */
   get pausedClients(): number {
     return this.parts?.forwarder.pausedClients ?? 0;
@@ -150,6 +167,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       startedAt: this.startedAt,
       pausedClients: this.pausedClients,
       limits: { ...this.counters.limits },
+      resume: this.resumeStats,
     };
   }
 
@@ -262,7 +280,19 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       logger.warn(webSocketConnectTimedOut(clientIdOf(client), workerKey, g.webSocketConnectTimeout)),
     );
     const slow = new SlowClients(g.sendToClientBufferSize, g.slowClientPolicy, counters, logger, limiter, clientIdOf);
-    const lifecycle = new ClientLifecycle(tables, forwarder, new PeerAdmission(g.maxConnectionsPerIp), slow, counters, logger, limiter, emitter, g.maxConnectionsPerIp, clientIdOf);
+    let lifecycle: ClientLifecycle | null = null;
+    const room = new ResumeRoom({ window: g.resumeWindow, clientBufferSize: g.resumeBufferSize, totalBufferSize: g.resumeTotalBufferSize }, counters, logger, limiter, clientIdOf, (client) => {
+      client.final = true;
+      lifecycle!.closed(client);
+    });
+    lifecycle = new ClientLifecycle(tables, forwarder, new PeerAdmission(g.maxConnectionsPerIp), slow, counters, logger, limiter, emitter, g.maxConnectionsPerIp, clientIdOf, room);
+    const queries = new QueryCommands(tables, counters, logger, g.sendToWorkerBufferSize);
+    const handover = new ResumeHandover(
+      lifecycle,
+      { secretKey: this.options.secretKey, connectTimeout: this.options.connectTimeout, timeout: this.options.queryTimeout, innerMaxPackageSize: this.options.innerMaxPackageSize },
+      () => ({ lanIpLong: this.lanIpLong, lanPort: this.lanPort }),
+      (conn, bytes) => void queries.reply(conn, bytes),
+    );
     const edge = new ClientEdge(lifecycle, tables.clients, pending, counters, logger, limiter, {
       name: g.name,
       listen: g.listen,
@@ -274,9 +304,10 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       pingInterval: g.pingInterval,
       pingNotResponseLimit: g.pingNotResponseLimit,
       pingData: g.pingData,
+      address: () => this.address,
+      handover: (ask, address, socket, ip, port) => handover.take(ask, address, socket, ip, port),
     });
     const workers = new WorkerCommands(router, forwarder, pending, counters, logger, emitter, () => this.gatewayInfoPacket());
-    const queries = new QueryCommands(tables, counters, logger, g.sendToWorkerBufferSize);
     const inner = new InnerPort(
       {
         name: g.name,
@@ -297,9 +328,10 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     inner.register(new ClientCommands(tables, logger).commands());
     inner.register(queries.commands());
     inner.register(workers.commands());
+    inner.register(handover.commands());
     // STATUS: a query for `gateway-worker status`, answered like PHP's queries.
     inner.register([[ExtensionCommand.STATUS, { access: 'authorized', handle: (conn) => queries.reply(conn, phpSerialize(JSON.stringify(this.statusReply()))) }]]);
-    return { edge, forwarder, inner, pending, router };
+    return { edge, forwarder, inner, pending, router, room };
   }
 
   /** The timed rules, once a second: stalled frames, events waiting too long, hung workers. */
@@ -310,6 +342,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     parts.edge.sweep(now);
     parts.inner.sweep(now);
     parts.forwarder.sweep(now);
+    parts.room.sweep(now);
   }
 
   /** STATUS: this gateway and the workers connected to it (a PHP worker, which reports nothing, as far as known). */

@@ -1,5 +1,6 @@
 import type { ClientConnection } from './client-connection.js';
 import { OutgoingMessage } from './outgoing-message.js';
+import { PING_FRAME } from './resume-frames.js';
 
 /** The heartbeat settings of a gateway (PHP's `pingInterval`, `pingNotResponseLimit`, `pingData`). */
 export interface HeartbeatOptions {
@@ -57,15 +58,18 @@ export class Heartbeat {
     const closeAt = 2 * limit;
     const ping = this.ping;
     for (const client of this.clients.values()) {
-      // A client we stopped reading (flow control) cannot be heard: it is not silent.
-      if (client.paused) continue;
+      // A client we stopped reading (flow control) cannot be heard: it is not silent. A kept
+      // client has no connection to ping.
+      if (client.paused || client.parked) continue;
       if (limit > 0 && client.pingCount >= closeAt) {
         this.destroy(client);
         continue;
       }
       const count = ++client.pingCount;
-      if (ping === null || count === 0 || (limit > 0 && count % 2 === 1)) continue;
-      client.write(ping.framedFor(client.protocol));
+      if (count === 0 || (limit > 0 && count % 2 === 1)) continue;
+      // An opted-in client gets the envelope's ping, which the SDK answers (not an application message).
+      if (client.envelope) client.control(PING_FRAME);
+      else if (ping !== null) client.write(ping.framedFor(client.protocol));
     }
   }
 }

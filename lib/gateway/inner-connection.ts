@@ -28,6 +28,8 @@ export class InnerConnection {
   wantsGatewayInfo = false;
   /** The worker confirms each event, naming the client: its clients get flow control, and it can be declared hung. */
   flowControl = false;
+  /** The worker takes CLIENT_DISCONNECTED / CLIENT_RESUMED events (resumable clients). */
+  resumeEvents = false;
   /** Events forwarded to this worker, and how many it confirmed handling. */
   eventsSent = 0;
   eventsAcked = 0;

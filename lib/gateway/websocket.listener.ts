@@ -15,6 +15,9 @@ import { invalidUpgrade, refuseUpgrade, rejectionStatus } from './websocket-upgr
 import type { PendingHandshakes } from './pending-handshakes.js';
 import { plainIp, type TrustedProxies } from './trusted-proxies.js';
 import { webSocketConnectBody } from './websocket-connect.payload.js';
+import { readResumeOffer, RESUME_SUBPROTOCOL, type ResumeRequest } from '../protocol/resume-envelope.js';
+import { decodeClientId } from '../protocol/client-id.js';
+import { resumeRefused } from '../gateway-worker.messages.js';
 
 const noop = () => undefined;
 
@@ -27,6 +30,19 @@ export interface WebSocketListenerOptions {
   /** Websocket ping/pong frames reset the heartbeat counter. */
   pingIsActivity: boolean;
   logger: Logger;
+  /** `"<lanIp>:<lanPort>"` of this gateway: a resume naming another one is a hand-over. */
+  address: () => string;
+  /**
+   * Takes a client over from the gateway at `address` (RESUME_HANDOVER): the client, installed
+   * here on `socket` (in the tables, announced, with the messages to replay), or why not.
+   */
+  handover: (ask: ResumeRequest, address: string, socket: Socket, clientIp: number, clientPort: number) => Promise<ClientConnection | string>;
+}
+
+/** The subprotocols a websocket upgrade request offers. */
+function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'];
+  return header ? header.split(',').map((p) => p.trim()) : [];
 }
 
 /**
@@ -60,48 +76,98 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
 
     const real = o.trustedProxies.clientAddress(socket.remoteAddress, req.headers);
     // Behind a proxy the client's port is unknown: 0 rather than the proxy's.
-    const client = clients.accept(socket, 'websocket', ip2long(real ?? socket.remoteAddress), real ? 0 : (socket.remotePort ?? 0));
-    if (!client) return void socket.destroy();
-    watchClose(clients, client, o.pending);
-    const worker = clients.workerFor(client);
-    if (!worker) {
-      clients.noWorker(client);
-      return refuseUpgrade(socket, 503, 'No BusinessWorker is connected to this gateway yet; retry shortly.');
+    const clientIp = ip2long(real ?? socket.remoteAddress);
+    const clientPort = real ? 0 : (socket.remotePort ?? 0);
+    const offered = offeredProtocols(req);
+    const optIn = offered.includes(RESUME_SUBPROTOCOL);
+    const ask = optIn && clients.room.enabled ? readResumeOffer(offered) : null;
+    if (ask) return void resume(ask);
+    connect(null);
+
+    /** Takes over the kept client `ask` names (here, or handed over from its gateway), or starts over. */
+    async function resume(ask: ResumeRequest): Promise<void> {
+      const address = decodeClientId(ask.clientId).address;
+      let target: ClientConnection | string;
+      if (address === o.address()) target = clients.resumable(ask);
+      else {
+        target = await o.handover(ask, address, socket, clientIp, clientPort).catch((err: Error) => err.message);
+        if (socket.destroyed) {
+          if (typeof target !== 'string') clients.closed(target);
+          return;
+        }
+      }
+      if (typeof target === 'string') {
+        clients.refusedResume();
+        o.logger.log(resumeRefused(ask.clientId, target));
+        return connect(target);
+      }
+      takeOver(target, ask);
     }
-    const request = () =>
-      webSocketConnectBody({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        httpVersion: req.httpVersion,
-        rawHeaders: req.rawHeaders,
-        remoteAddress: real ?? plainIp(socket.remoteAddress ?? ''),
-        remotePort: client.clientPort,
-        localPort: socket.localPort ?? 0,
-      });
 
-    const accept = (announceRequest: boolean) =>
+    /** The kept client gets this connection: the 101, then the welcome and the replay. */
+    function takeOver(target: ClientConnection, ask: ResumeRequest): void {
+      const own = target.socket === socket;
+      if (!own && !clients.admit(socket)) return void socket.destroy();
       o.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        attachWebSocket(clients, client, ws, o.pingIsActivity);
-        client.release();
-        clients.open(client);
-        if (announceRequest) clients.webSocketConnect(client, request(), 0);
+        if (target.closed) return void ws.terminate();
+        const old = own ? null : target.ws;
+        target.adopt(socket, ws);
+        // The old connection (half-open, if the gateway had not noticed the break) is cut; its
+        // close is ignored, since the client has a new socket.
+        old?.terminate();
+        attachWebSocket(clients, target, ws, o.pingIsActivity);
+        watchClose(clients, target, o.pending);
+        clients.resumed(target, ask.received, ask.clientId);
       });
+    }
 
-    if (worker.webSocketConnectMode !== 'verdict') return accept(worker.webSocketConnectMode === 'event');
+    function connect(refusal: string | null): void {
+      const client = clients.accept(socket, 'websocket', clientIp, clientPort);
+      if (!client) return void socket.destroy();
+      if (optIn) clients.optIn(client);
+      watchClose(clients, client, o.pending);
+      const worker = clients.workerFor(client);
+      if (!worker) {
+        clients.noWorker(client);
+        return refuseUpgrade(socket, 503, 'No BusinessWorker is connected to this gateway yet; retry shortly.');
+      }
+      const request = () =>
+        webSocketConnectBody({
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          httpVersion: req.httpVersion,
+          rawHeaders: req.rawHeaders,
+          remoteAddress: real ?? plainIp(socket.remoteAddress ?? ''),
+          remotePort: client.clientPort,
+          localPort: socket.localPort ?? 0,
+        });
 
-    client.holdWrites();
-    clients.hold(client);
-    clients.webSocketConnect(client, request(), FLAG_AWAITS_VERDICT);
-    o.pending.add(client, worker.workerKey!, (verdict: WebSocketVerdict) => {
-      if (client.closed || socket.destroyed) return;
-      if (verdict.status === 101) return accept(false);
-      const status = rejectionStatus(verdict.status);
-      // The worker logs its own refusals; only a malformed verdict is worth a line here.
-      if (status !== verdict.status) o.logger.warn(invalidVerdict(worker.name));
-      // Gone from the tables at once: no ON_CLOSE, since ON_CONNECT never went out.
-      clients.closed(client);
-      refuseUpgrade(socket, status, verdict.message);
-    });
+      const accept = (announceRequest: boolean) =>
+        o.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          attachWebSocket(clients, client, ws, o.pingIsActivity);
+          // The welcome goes first, before what was sent while the handshake was held.
+          if (client.envelope) clients.welcome(client, { resumed: false, seq: 0, ...(refusal ? { reason: refusal } : {}) });
+          client.release();
+          clients.open(client);
+          if (announceRequest) clients.webSocketConnect(client, request(), 0);
+        });
+
+      if (worker.webSocketConnectMode !== 'verdict') return accept(worker.webSocketConnectMode === 'event');
+
+      client.holdWrites();
+      clients.hold(client);
+      clients.webSocketConnect(client, request(), FLAG_AWAITS_VERDICT);
+      o.pending.add(client, worker.workerKey!, (verdict: WebSocketVerdict) => {
+        if (client.closed || socket.destroyed) return;
+        if (verdict.status === 101) return accept(false);
+        const status = rejectionStatus(verdict.status);
+        // The worker logs its own refusals; only a malformed verdict is worth a line here.
+        if (status !== verdict.status) o.logger.warn(invalidVerdict(worker.name));
+        // Gone from the tables at once: no ON_CLOSE, since ON_CONNECT never went out.
+        clients.closed(client);
+        refuseUpgrade(socket, status, verdict.message);
+      });
+    }
   });
   return server;
 }
@@ -112,8 +178,14 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
 
 /** The client's end, however it comes: normal close, refusal, heartbeat, gateway stop. */
 function watchClose(clients: ClientLifecycle, client: ClientConnection, pending: PendingHandshakes): void {
-  client.socket.on('close', () => {
+  const socket = client.socket;
+  socket.on('close', () => {
+    // A resumed client has a new socket: the end of its old one is no event.
+    if (client.socket !== socket) return;
     pending.drop(client.id);
+    // The client's own close frame with 1000 means it is leaving: not kept for a resume.
+    const ws = client.ws as unknown as { _closeFrameReceived?: boolean; _closeCode?: number } | null;
+    if (ws?._closeFrameReceived && ws._closeCode === 1000) client.final = true;
     clients.closed(client);
   });
 }

@@ -50,6 +50,7 @@ export class WorkerCommands {
     conn.webSocketConnectMode = webSocketConnectMode(hello.body);
     conn.wantsGatewayInfo = features.includes(WorkerFeature.GATEWAY_INFO);
     conn.flowControl = features.includes(WorkerFeature.FLOW_CONTROL);
+    conn.resumeEvents = features.includes(WorkerFeature.RESUME_EVENTS);
     if (!this.router.add(key, conn)) {
       this.counters.limits.duplicateWorker++;
       this.logger.warn(duplicateWorker(key, conn.name));

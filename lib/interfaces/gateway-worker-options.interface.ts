@@ -91,6 +91,21 @@ export interface GatewayOptions {
    */
   workerWaitWindow?: number;
   /**
+   * Resumable clients: how long (ms) the gateway keeps an opted-in client whose connection broke —
+   * its client_id, session, uid, groups, and the messages sent to it — for the client to come back
+   * with its resume token (the SDK `nestjs-gateway-worker/client` does). `0` (default) = off:
+   * GatewayWorker's behaviour, a broken connection is closed. Clients that do not opt in (the
+   * websocket subprotocol `gateway-worker.resume.v1`) are never kept.
+   */
+  resumeWindow?: number;
+  /**
+   * Bytes of unacknowledged messages one resumable client may hold (default `1_048_576`). Past it
+   * a connected client stops being resumable, a waiting one is closed for good.
+   */
+  resumeBufferSize?: number;
+  /** Bytes of unacknowledged messages all resumable clients of a gateway process may hold (default `67_108_864`). */
+  resumeTotalBufferSize?: number;
+  /**
    * When a client's events waited longer than `workerWaitWindow` for a worker: `'close'` the client
    * (default; GatewayWorker's behaviour), or `'drop'` its waiting events, counted and logged.
    */

@@ -54,6 +54,9 @@ export interface ResolvedGatewayWorkerOptions {
     /** Milliseconds. */
     webSocketConnectTimeout: number;
     workerWaitWindow: number;
+    resumeWindow: number;
+    resumeBufferSize: number;
+    resumeTotalBufferSize: number;
     maxEventsInFlight: number;
     maxBytesInFlight: number;
     workerHangTimeout: number;

@@ -47,7 +47,46 @@ export const ExtensionCommand = {
    * outstanding events were counted as lost by the gateway.
    */
   WORKER_HUNG: 156,
+  /**
+   * Gateway → worker, an event of the client (like ON_CLOSE, after its other events, confirmed with
+   * EVENTS_HANDLED): an opted-in client's connection broke and the gateway keeps it — client_id,
+   * session, uid, groups, and the messages sent to it — for the resume window. Body = JSON
+   * `{ "window": ms }`. Only to workers that announced {@link WorkerFeature.RESUME_EVENTS}. ON_CLOSE
+   * follows only if the window passes (or a bound is exceeded) without a resume.
+   */
+  CLIENT_DISCONNECTED: 157,
+  /**
+   * Gateway → worker, an event of the client: a kept client is connected again (on this gateway,
+   * same client_id; or handed over from another, under this gateway's new client_id). Body = JSON
+   * `{ "previousClientId": string }` (equal to the client's id when it resumed where it was). Only
+   * to workers with {@link WorkerFeature.RESUME_EVENTS}.
+   */
+  CLIENT_RESUMED: 158,
+  /**
+   * Gateway → gateway query, on an authorized client connection (CMD_GATEWAY_CLIENT_CONNECT with
+   * the secret key): "hand client connection_id over to me". Body = JSON
+   * `{ "token": string, "received": number }`. Reply (§2.9 framing): a PHP string holding JSON
+   * {@link HandoverReply}. On success the old gateway has removed the client from its tables
+   * without ON_CLOSE (the new gateway sends CLIENT_RESUMED); the messages it held after `received`
+   * travel in the reply, in order.
+   */
+  RESUME_HANDOVER: 159,
 } as const;
+
+/** Reply of RESUME_HANDOVER. */
+export type HandoverReply =
+  | {
+      ok: true;
+      /** The session bytes, base64. */
+      session: string;
+      uid: string | null;
+      groups: string[];
+      /** Messages already framed for the client, base64, in order: those after `received`. */
+      frames: string[];
+      /** Messages the old gateway had sent in all (the client's count continues from `received`). */
+      sent: number;
+    }
+  | { ok: false; reason: string };
 
 /** Reply of STATUS. */
 export interface GatewayStatusReply {
@@ -76,6 +115,8 @@ export const WorkerFeature = {
    * the gateway gives each client a budget of events in flight and detects a hung worker.
    */
   FLOW_CONTROL: 'flow_control',
+  /** Send me {@link ExtensionCommand.CLIENT_DISCONNECTED} and {@link ExtensionCommand.CLIENT_RESUMED} events (resumable clients). */
+  RESUME_EVENTS: 'resume_events',
 } as const;
 
 /** One public listener, as GATEWAY_INFO describes it. */

@@ -30,6 +30,30 @@ export interface ProcessStats {
   pausedClients?: number;
   /** Gateways: how often each limit bit (drops by reason, pauses, hung workers, refused peers). */
   limits?: Record<string, number>;
+  /** Gateways: resumable clients (waiting now, bytes held, resumes, hand-overs, expiries…). */
+  resume?: ResumeStats;
   /** A PHP worker, as its gateway knows it (it reports no status of its own). */
   php?: boolean;
+}
+
+/** A gateway's resumable clients, as `status` and the metrics show them. */
+export interface ResumeStats {
+  /** Clients waiting now (connection broken, within `resumeWindow`). */
+  waiting: number;
+  /** Bytes of unacknowledged messages held for resumable clients now. */
+  bytes: number;
+  /** Connections of opted-in clients that broke and were kept. */
+  parked: number;
+  /** Clients resumed on this gateway (its own, or handed over). */
+  resumes: number;
+  /** Clients handed over to this gateway by another. */
+  handovers: number;
+  /** Clients handed over from this gateway to another. */
+  handedOff: number;
+  /** Kept clients closed for good: the window passed. */
+  expiries: number;
+  /** A client's unacknowledged messages exceeded `resumeBufferSize` / `resumeTotalBufferSize`. */
+  overflows: number;
+  /** Resumes refused (unknown client, wrong token, old gateway gone): the client started over. */
+  refused: number;
 }
