@@ -168,3 +168,9 @@ export const resumeRefused = (clientId: string, reason: string) =>
   `Gateway: a client could not resume ${clientId}: ${reason}; it starts over with a new client_id.`;
 export const handoverFailed = (clientId: string, gateway: string, reason: string) =>
   `Gateway: could not take client ${clientId} over from gateway ${gateway}: ${reason}; the client starts over with a new client_id.`;
+export const sdkRequestTimedOut = (event: string, ms: number) =>
+  `No reply to request "${event}" within ${ms} ms. Is a @SubscribeMessage('${event}') handler serving it, and does it return a value? Raise { timeout } for slow handlers.`;
+export const sdkDisconnected = (event: string) =>
+  `The connection broke before request "${event}" was answered; the request may or may not have been handled. Retry it when the client is open again if it is safe to repeat.`;
+export const sdkClosed = () => `The client was closed with close(); create a new one (or call connect() again) to talk to the gateway.`;
+export const sdkRequestFailed = (event: string, message: string) => `Request "${event}" failed at the server: ${message}.`;

@@ -26,18 +26,24 @@ export const GatewayClientState = { OPEN: 1, CLOSED: 3 } as const;
  * @typeParam Events optional map of event names to data types, checked by `emit()`
  */
 export class GatewayClientSocket<Events extends WsEventMap = Record<string, any>> {
-  /** The client_id. */
-  readonly id: string;
+  /** The client_id (a new one after the client was handed over to another gateway: `@OnResume`). */
+  get id(): string {
+    return this.clientId;
+  }
+  private clientId: string;
   /** `GatewayClientState.OPEN` (1) until the client's close event, then `CLOSED` (3). */
   readyState: number = GatewayClientState.OPEN;
   private ctx: GatewayEventContext;
+  /** The correlation id of the request being handled (SDK `request()`), if any. */
+  private requestId: number | undefined;
+  private answered = false;
 
   /** @internal built by GatewayWsAdapter when the client connects (or sends its first message to this worker) */
   constructor(
     private readonly gateway: GatewayService,
     context: GatewayEventContext,
   ) {
-    this.id = context.clientId;
+    this.clientId = context.clientId;
     this.ctx = context;
   }
 
@@ -101,11 +107,44 @@ export class GatewayClientSocket<Events extends WsEventMap = Record<string, any>
    * gateway took it, false when that gateway is not connected.
    */
   emit<E extends WsEventName<Events>>(event: E, data: Events[E]): Promise<boolean> {
-    return this.gateway.sendToClient(this.id, encodeWsMessage(event, data));
+    // An exception emitted while a request is handled answers it.
+    const id = event === 'exception' ? this.requestId : undefined;
+    if (id !== undefined) this.answered = true;
+    return this.gateway.sendToClient(this.id, encodeWsMessage(event, data, id));
+  }
+
+  /** @internal the client was handed over to another gateway: its new client_id */
+  moveTo(clientId: string): void {
+    this.clientId = clientId;
+  }
+
+  /** @internal the adapter marks the request being handled for this client (messages run one at a time per client) */
+  beginRequest(id: number | undefined): void {
+    this.requestId = id;
+    this.answered = false;
+  }
+
+  /** @internal a tagged reply went out for the current request */
+  replied(): void {
+    this.answered = true;
+  }
+
+  /** @internal the request is over: whether anything answered it */
+  endRequest(): boolean {
+    const answered = this.answered;
+    this.requestId = undefined;
+    return answered;
   }
 
   /** Sends a message as it is: a string as text, a Buffer as bytes (a binary websocket frame), an object as JSON. */
   send(message: GatewayMessage): Promise<boolean> {
+    // BaseWsExceptionFilter sends `{"event":"exception",…}` with send(): while a request is
+    // handled, that answers it and carries its id.
+    const id = this.requestId;
+    if (id !== undefined && typeof message === 'string' && message.startsWith('{"event":"exception",')) {
+      this.answered = true;
+      return this.gateway.sendToClient(this.id, encodeWsMessage('exception', (JSON.parse(message) as { data: unknown }).data, id));
+    }
     return this.gateway.sendToClient(this.id, message);
   }
 

@@ -11,7 +11,7 @@ import { applicationConfigOf } from '../utils/application-config.util.js';
 import { GatewayClientSocket, GatewayClientState } from './gateway-client.socket.js';
 import { GatewayCluster } from './gateway-cluster.js';
 import { markRouted } from './routed-messages.js';
-import { encodeWsResponse, parseWsMessage, type WsMessage } from './ws-message.js';
+import { encodeWsReply, encodeWsReplyEnd, encodeWsResponse, parseWsMessage, type WsMessage } from './ws-message.js';
 
 type Transform = (data: unknown) => Observable<unknown>;
 
@@ -98,6 +98,7 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
     this.registry.register('connect', { name: 'GatewayWsAdapter.connect', call: (_payload, ctx) => this.connect(ctx) });
     this.registry.register('message', { name: 'GatewayWsAdapter.message', call: (_payload, ctx) => this.route(ctx) }, 'first');
     this.registry.register('close', { name: 'GatewayWsAdapter.close', call: (_payload, ctx) => this.disconnect(ctx) });
+    this.registry.register('resume', { name: 'GatewayWsAdapter.resume', call: (_payload, ctx) => this.resumed(ctx) });
   }
 
   bindClientDisconnect(client: GatewayClientSocket, callback: (reason?: unknown) => void): void {
@@ -167,18 +168,31 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
   }
 
   private async runRouted(socket: GatewayClientSocket, handlers: BoundHandler[], message: WsMessage): Promise<void> {
-    // One gateway class after the other, as each class's reply stream completes: order holds.
-    for (const h of handlers) await this.drain(socket, h.transform(h.callback(message.data, message.event)), message.event);
+    const id = message.id;
+    // A request (the SDK's `request()`): replies, and an exception event, carry its id back.
+    socket.beginRequest(id);
+    try {
+      // One gateway class after the other, as each class's reply stream completes: order holds.
+      for (const h of handlers) await this.drain(socket, h.transform(h.callback(message.data, message.event)), message.event, id);
+      if (id !== undefined && !socket.endRequest() && socket.readyState === GatewayClientState.OPEN) await socket.send(encodeWsReplyEnd(id));
+    } finally {
+      socket.endRequest();
+    }
   }
 
   /** Sends each value of a handler's reply stream to the client, as platform-ws does; resolves when it completes. */
-  private drain(socket: GatewayClientSocket, replies: Observable<unknown>, event: string): Promise<void> {
+  private drain(socket: GatewayClientSocket, replies: Observable<unknown>, event: string, id: number | undefined): Promise<void> {
     return new Promise((resolve) => {
       const sends: Promise<unknown>[] = [];
       const settle = () => void Promise.allSettled(sends).then(() => resolve());
       replies.subscribe({
         next: (value) => {
-          if (value !== undefined && value !== null && socket.readyState === GatewayClientState.OPEN) sends.push(socket.send(encodeWsResponse(value)));
+          if (value === undefined || value === null || socket.readyState !== GatewayClientState.OPEN) return;
+          if (id === undefined) sends.push(socket.send(encodeWsResponse(value)));
+          else {
+            socket.replied();
+            sends.push(socket.send(encodeWsReply(value, id)));
+          }
         },
         error: (err: unknown) => {
           this.logger.error(wsRouteFailed(socket.id, event, err));
@@ -195,6 +209,21 @@ export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, Gatewa
     this.ignoredMessages++;
     this.logger.debug(unroutedMessage(ctx.clientId, why));
     return undefined;
+  }
+
+  /**
+   * A kept client is back. Handed over to another gateway, it has a new client_id: its handle
+   * (which Nest's handlers hold) moves to it, so the gateway classes see one client throughout.
+   */
+  private resumed(ctx: GatewayEventContext): void {
+    const previous = ctx.resumeEvent?.previousClientId;
+    if (!previous || previous === ctx.clientId) return;
+    const binding = this.clients.get(previous);
+    if (!binding) return;
+    this.clients.delete(previous);
+    binding.socket.moveTo(ctx.clientId);
+    binding.socket.context = ctx;
+    this.clients.set(ctx.clientId, binding);
   }
 
   /** The client closed: Nest calls handleDisconnect. */

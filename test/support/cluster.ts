@@ -73,6 +73,8 @@ export async function startCluster(opts: {
   workers: number;
   secretKey?: string;
   providers?: Provider[];
+  /** More gateway options (e.g. `resumeWindow`). */
+  gateway?: Record<string, unknown>;
 }): Promise<TestCluster> {
   const logger = new CapturingLogger();
   const registerAddress = `127.0.0.1:${await freePort()}`;
@@ -80,7 +82,7 @@ export async function startCluster(opts: {
   const register = await boot({ ...common, register: { listen: registerAddress } }, 'register', logger);
   const gateways: INestMicroservice[] = [];
   for (const lanIp of opts.lanIps) {
-    gateways.push(await boot({ ...common, gateway: { listen: opts.listen(lanIp), lanIp, startPort: 0 } }, 'gateway', logger));
+    gateways.push(await boot({ ...common, gateway: { listen: opts.listen(lanIp), lanIp, startPort: 0, ...opts.gateway } }, 'gateway', logger));
   }
   const workers: INestMicroservice[] = [];
   for (let i = 0; i < opts.workers; i++) {
