@@ -17,7 +17,21 @@ const config = {
 };
 const port = webPort();
 
+/**
+ * The client SDK for the page (`nestjs-gateway-worker/client`, built to dist/lib/sdk/): the SDK
+ * and the few browser-safe modules it imports, nothing else of dist/lib.
+ */
+const SDK_FILE = /^\/(sdk\/[a-z.-]+|errors\/(client-disconnected|request-failed|request-timeout)\.error|protocol\/resume-envelope|gateway-worker\.messages)\.js$/;
+const lib = fileURLToPath(new URL('../lib/', import.meta.url));
+
 createServer(async (req, res) => {
+  const path = req.url?.split('?')[0] ?? '';
+  if (SDK_FILE.test(path)) {
+    const js = await readFile(lib + path.slice(1), 'utf8').catch(() => null);
+    if (js === null) return void res.writeHead(404).end('Not found\n');
+    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(js);
+    return;
+  }
   if (req.url !== '/' && !req.url?.startsWith('/?') && req.url !== '/index.html') {
     res.writeHead(404).end('Not found\n');
     return;

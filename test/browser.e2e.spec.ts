@@ -1,6 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +79,7 @@ describe('the chat page in headless Chromium (sample/web)', () => {
     // Fixed public ports, so a restarted gateway is found where the pages left it.
     gatewayOptions = {
       registerAddress,
-      gateway: { name: 'ChatGateway', listen: [`websocket://127.0.0.1:${wsPort}`, `wss://127.0.0.1:${tlsPort}`], startPort: 0, tls: { cert: cert.certPath, key: cert.keyPath } },
+      gateway: { name: 'ChatGateway', listen: [`websocket://127.0.0.1:${wsPort}`, `wss://127.0.0.1:${tlsPort}`], startPort: 0, tls: { cert: cert.certPath, key: cert.keyPath }, resumeWindow: 10_000 },
     };
     register = await boot({ registerAddress, register: { listen: registerAddress } }, 'register', logger);
     gateway = await boot(gatewayOptions, 'gateway', logger);
@@ -128,6 +129,29 @@ describe('the chat page in headless Chromium (sample/web)', () => {
     await say(b, 'back again');
     await seesLine(a, `${newB} said back again`);
   }, 90_000);
+
+  it('resumes a page whose websocket the server cut, without losing a message typed on another page meanwhile', async () => {
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await a.goto(`http://127.0.0.1:${webPort}/`);
+    await b.goto(`http://127.0.0.1:${webPort}/`);
+    const [idA, idB] = [await greetedId(a), await greetedId(b)];
+    const server = gateway!.get(GatewayServer);
+    // Killed from the server side: a TCP RST, no close frame (what a NAT or proxy timeout does).
+    (server.tables.clients.get(parseInt(idA.slice(12), 16))!.socket as Socket).resetAndDestroy();
+    await a.waitForFunction(() => document.getElementById('status')!.className === 'down', null, { timeout: 5_000 }).catch(() => undefined);
+    await say(b, 'while you were away');
+    await seesLine(b, `${idB} said while you were away`);
+    await a.waitForFunction(() => document.body.dataset.resumes === '1', null, { timeout: 15_000 });
+    await seesLine(a, `${idB} said while you were away`);
+    expect(await clientIdOf(a)).toBe(idA);
+    const lines = await a.evaluate(() => [...document.querySelectorAll('#log div')].map((x) => x.textContent));
+    expect(lines.filter((t) => t === `${idB} said while you were away`)).toHaveLength(1);
+    expect(lines).not.toContain(`${idA} logout`);
+    await say(a, 'back without a new id');
+    await seesLine(b, `${idA} said back without a new id`);
+    expect(server.resumeStats.resumes).toBeGreaterThanOrEqual(1);
+  }, 60_000);
 
   it('runs the Nest-style chat (@WebSocketGateway, ValidationPipe) next to the PHP-style one: ?chat=nest or the toggle', async () => {
     const d = await context.newPage();

@@ -60,7 +60,7 @@ export class ClientConnection {
   resume: ResumeBuffer | null = null;
   /** The room that bounds `resume`. */
   resumeRoom: ResumeRoom | null = null;
-  /** Closed on purpose (kick, destroy, the client's own close frame 1000): never kept for a resume. */
+  /** Closed on purpose (kick, destroy, a close frame from the client): never kept for a resume. */
   final = false;
 
   // Flow control (event-forwarder.ts): events sent to the worker and not yet confirmed…

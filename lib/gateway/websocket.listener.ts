@@ -183,9 +183,10 @@ function watchClose(clients: ClientLifecycle, client: ClientConnection, pending:
     // A resumed client has a new socket: the end of its old one is no event.
     if (client.socket !== socket) return;
     pending.drop(client.id);
-    // The client's own close frame with 1000 means it is leaving: not kept for a resume.
-    const ws = client.ws as unknown as { _closeFrameReceived?: boolean; _closeCode?: number } | null;
-    if (ws?._closeFrameReceived && ws._closeCode === 1000) client.final = true;
+    // A close frame from the client (the SDK's close(), a tab closing: 1000, 1001…) means it is
+    // leaving: not kept for a resume. A network break sends none.
+    const ws = client.ws as unknown as { _closeFrameReceived?: boolean } | null;
+    if (ws?._closeFrameReceived) client.final = true;
     clients.closed(client);
   });
 }

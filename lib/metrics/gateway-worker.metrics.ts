@@ -80,6 +80,38 @@ export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDes
     totalCounter(r, 'gateway_worker_send_failures_total', 'Messages dropped because a send buffer was full or a link was down', byTier((c) => c.sendFailures, (c) => c.sendFailures));
     totalCounter(r, 'gateway_worker_events_lost_total', 'Events a worker received but never confirmed before it disconnected', byTier((c) => c.eventsLost, () => 0));
     totalCounter(r, 'gateway_worker_events_handled_total', 'Client events handled by business worker handlers', byTier(() => 0, (c) => c.eventsHandled));
+    // Resumable clients (gateway.resumeWindow): waiting now, bytes held, and what happened to them.
+    new Gauge({
+      name: 'gateway_worker_resume_waiting_clients',
+      help: 'Clients whose connection broke, kept for resumeWindow',
+      registers: [r],
+      collect() {
+        if (gateway.isListening) this.set(gateway.resumeStats.waiting);
+      },
+    });
+    new Gauge({
+      name: 'gateway_worker_resume_buffered_bytes',
+      help: 'Bytes of unacknowledged messages held for resumable clients',
+      registers: [r],
+      collect() {
+        if (gateway.isListening) this.set(gateway.resumeStats.bytes);
+      },
+    });
+    const resumeLast = new Map<string, number>();
+    new Counter({
+      name: 'gateway_worker_resume_total',
+      help: 'Resumable clients: parked, resumes, handovers (in), handedOff (out), expiries, overflows, refused',
+      labelNames: ['kind'],
+      registers: [r],
+      collect() {
+        if (!gateway.isListening) return;
+        for (const [kind, value] of Object.entries(gateway.counters.resume)) {
+          const delta = value - (resumeLast.get(kind) ?? 0);
+          if (delta > 0) this.inc({ kind }, delta);
+          resumeLast.set(kind, value);
+        }
+      },
+    });
     this.eventDuration = new Histogram({
       name: 'gateway_worker_event_duration_seconds',
       help: 'Time from an event reaching its handler to the handler settling',

@@ -8,7 +8,8 @@ import type { GatewayWorkerModuleOptions } from '../../lib/index.js';
  * The client edge, also from the environment: `GW_TLS_CERT` + `GW_TLS_KEY` (PEM paths) make the
  * websocket port `wss://`; `GW_TRUSTED_PROXIES` (comma-separated, e.g. `127.0.0.1` behind the nginx
  * of sample/nginx/) gives handlers the browser's address; `GW_PING_INTERVAL` (seconds),
- * `GW_PING_LIMIT` and `GW_PING_DATA` turn on the heartbeat.
+ * `GW_PING_LIMIT` and `GW_PING_DATA` turn on the heartbeat; `GW_RESUME_WINDOW` (ms, default 30000;
+ * 0 = off) is how long a page whose connection broke is kept for its resume.
  */
 export function chatConfig(env: NodeJS.ProcessEnv = process.env): GatewayWorkerModuleOptions {
   const registerAddress = env.GW_REGISTER_ADDRESS ?? '127.0.0.1:1236';
@@ -27,6 +28,8 @@ export function chatConfig(env: NodeJS.ProcessEnv = process.env): GatewayWorkerM
       pingInterval: Number(env.GW_PING_INTERVAL ?? 0),
       pingNotResponseLimit: Number(env.GW_PING_LIMIT ?? 0),
       pingData: env.GW_PING_DATA ?? '',
+      // The page (the SDK) resumes within this window: same client_id, no message missed.
+      resumeWindow: Number(env.GW_RESUME_WINDOW ?? 30_000),
     },
     businessWorker: {
       name: 'ChatBusinessWorker',
