@@ -97,8 +97,16 @@ describe('chat sample (npm start), separate processes', () => {
     res = res!;
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('new WebSocket(url)');
+    expect(html).toContain('new GatewaySocketClient(');
     expect(html).toContain(`:${wsPort}`);
+    // The client SDK the page imports is served, as a browser loads it (ESM, its imports too) — and nothing else of the build.
+    for (const path of ['/sdk/client.js', '/sdk/gateway-socket.client.js', '/protocol/resume-envelope.js', '/errors/request-timeout.error.js', '/gateway-worker.messages.js']) {
+      const js = await fetch(`http://127.0.0.1:${webPort}${path}`);
+      expect(js.status, path).toBe(200);
+      expect(js.headers.get('content-type')).toMatch(/javascript/);
+      expect(await js.text()).not.toMatch(/from ['"]node:/);
+    }
+    for (const path of ['/gateway/gateway.server.js', '/index.js', '/sdk/../index.js']) expect((await fetch(`http://127.0.0.1:${webPort}${path}`)).status, path).toBe(404);
     // A plain HTTP request to the websocket port says what it is instead of hanging.
     const ws = await fetch(`http://127.0.0.1:${wsPort}/`);
     expect(ws.status).toBe(426);
