@@ -10,6 +10,7 @@ import {
   OnClose,
   OnConnect,
   OnDisconnect,
+  OnMessage,
   OnResume,
   Payload,
   Session,
@@ -21,6 +22,8 @@ import { sleep, TextClient, waitFor, WsClient } from './support/net.js';
 
 /** What the worker saw, in order: [event, clientId, payload]. */
 const seen: [string, string, unknown][] = [];
+/** Messages no @SubscribeMessage handler took. */
+const messages: string[] = [];
 
 @GatewayEvents()
 @Injectable()
@@ -48,6 +51,11 @@ class ResumeEvents {
   @OnClose()
   close(@ClientId() id: string): void {
     seen.push(['close', id, null]);
+  }
+
+  @OnMessage()
+  message(@Payload() m: string): void {
+    messages.push(m);
   }
 }
 
@@ -219,6 +227,13 @@ describe('resumable clients (one gateway)', () => {
     await cluster.service().sendToClient(client.clientId!, '\u0000looks like a control frame');
     await waitFor(() => got.length === 1, 'the message');
     expect(got[0]).toBe('\u0000looks like a control frame');
+    // From the client: the first carries the piggybacked ack (`\0a1;…`), the second is escaped (`\0\0…`).
+    messages.length = 0;
+    client.send('\u0000one');
+    client.send('\u0000two');
+    client.send('three');
+    await waitFor(() => messages.length === 3, 'the messages at the worker');
+    expect(messages).toEqual(['\u0000one', '\u0000two', 'three']);
   });
 
   it('request() resolves with a routed handler\'s return value; rejects on exceptions, timeouts and disconnects', async () => {

@@ -1,9 +1,13 @@
 import { connect, type Socket } from 'node:net';
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { GatewaySocketClient, type WebSocketConstructor } from '../../lib/sdk/client.js';
 
-/** How a client connection talks to its server: a websocket, a text line, or a socket.io event. */
-export type ClientKind = 'ws' | 'text' | 'sio';
+/**
+ * How a client connection talks to its server: a websocket, a text line, a socket.io event, or
+ * the client SDK opted in to the resume envelope (`wsr`: acks, control frames).
+ */
+export type ClientKind = 'ws' | 'text' | 'sio' | 'wsr';
 
 /** One client connection, whatever its kind. */
 export interface BenchConnection {
@@ -26,6 +30,7 @@ export interface ConnectionEvents {
 export function openConnection(kind: ClientKind, port: number, on: ConnectionEvents): BenchConnection {
   if (kind === 'ws') return openWs(port, on);
   if (kind === 'text') return openText(port, on);
+  if (kind === 'wsr') return openSdk(port, on);
   return openSocketIo(port, on);
 }
 
@@ -45,6 +50,32 @@ function openWs(port: number, on: ConnectionEvents): BenchConnection {
       socket.uncork();
     },
     close: () => ws.terminate(),
+  };
+}
+
+function openSdk(port: number, on: ConnectionEvents): BenchConnection {
+  let ws: WebSocket | null = null;
+  const Ctor = function (url: string, protocols?: string | string[]) {
+    ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+    return ws;
+  } as unknown as WebSocketConstructor;
+  const client = new GatewaySocketClient({ url: `ws://127.0.0.1:${port}/`, WebSocket: Ctor, reconnect: { maxAttempts: 0 } });
+  client.onMessage((m) => on.message(typeof m === 'string' ? m : Buffer.from(m).toString()));
+  client.onState((s) => {
+    if (s.state === 'open') on.open();
+    else if (s.state === 'closed') on.close();
+  });
+  client.connect().catch((err: Error) => on.error(err));
+  return {
+    send: (t) => client.send(t),
+    sendBurst(texts) {
+      const socket = (ws as unknown as { _socket: Socket })._socket;
+      socket.cork();
+      for (const t of texts) client.send(t);
+      socket.uncork();
+    },
+    // With a close frame: a resumable client that is cut would be kept for the resume window.
+    close: () => client.close(),
   };
 }
 

@@ -5,8 +5,11 @@ import type { ProcessUsage } from './ipc.js';
 import { freePort } from './ports.js';
 import { waitUntil } from './timeout.js';
 
-/** The arms: ours (Register + Gateway + BusinessWorker processes) and the baselines. */
-export type ArmName = 'ours' | 'B0' | 'B0c' | 'B1';
+/**
+ * The arms: ours (Register + Gateway + BusinessWorker processes), ours with resumable clients
+ * (`oursR`: `resumeWindow` on, websocket clients opted in through the client SDK), and the baselines.
+ */
+export type ArmName = 'ours' | 'oursR' | 'B0' | 'B0c' | 'B1';
 
 /** What the server holding the connections reports about them. */
 export interface ServerStats {
@@ -49,7 +52,7 @@ const GC = ['--expose-gc'];
 
 /** Starts one arm and resolves once it accepts clients (for ours: once the worker reached the gateway). */
 export function startArm(name: ArmName, options: ArmOptions): Promise<ServerArm> {
-  if (name === 'ours') return startOurs(options);
+  if (name === 'ours' || name === 'oursR') return startOurs(name, options);
   if (name === 'B1') return startSingle(name, 'servers/socketio-chat.js', [], options);
   return startSingle(name, 'servers/baseline-chat.js', [name === 'B0c' ? 'cork' : 'naive'], options);
 }
@@ -111,13 +114,13 @@ async function startSingle(name: ArmName, script: string, args: string[], option
   }
 }
 
-async function startOurs(options: ArmOptions): Promise<ServerArm> {
+async function startOurs(name: 'ours' | 'oursR', options: ArmOptions): Promise<ServerArm> {
   const registerPort = await freePort();
   const registerAddress = `127.0.0.1:${registerPort}`;
   const moduleOptions = {
     registerAddress,
     register: { listen: `text://127.0.0.1:${registerPort}` },
-    gateway: { name: 'BenchGateway', listen: ['websocket://127.0.0.1:0', 'text://127.0.0.1:0'], lanIp: '127.0.0.1', startPort: 0 },
+    gateway: { name: 'BenchGateway', listen: ['websocket://127.0.0.1:0', 'text://127.0.0.1:0'], lanIp: '127.0.0.1', startPort: 0, ...(name === 'oursR' && { resumeWindow: 30_000 }) },
     businessWorker: { name: 'BenchWorker' },
   };
   const env = { BENCH_GW_OPTIONS: JSON.stringify(moduleOptions), BENCH_HELLO: options.hello ? '1' : '0' };
@@ -138,7 +141,7 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
     );
     await startProfiles(started, options.profileTag);
     return {
-      name: 'ours',
+      name,
       ports: { ws: info.ports[0], text: info.ports[1] },
       front: gateway,
       processes: [register, gateway, worker],
@@ -157,10 +160,11 @@ async function startOurs(options: ArmOptions): Promise<ServerArm> {
 
 /**
  * The connection kind and port a client uses for an arm's websocket endpoint: socket.io clients
- * for B1, plain websockets for the others.
+ * for B1, the SDK (resume envelope) for oursR, plain websockets for the others.
  */
-export function wsEndpoint(arm: ServerArm): { kind: 'ws' | 'sio'; port: number } {
-  return arm.name === 'B1' ? { kind: 'sio', port: arm.ports.sio! } : { kind: 'ws', port: arm.ports.ws! };
+export function wsEndpoint(arm: ServerArm): { kind: 'ws' | 'sio' | 'wsr'; port: number } {
+  if (arm.name === 'B1') return { kind: 'sio', port: arm.ports.sio! };
+  return { kind: arm.name === 'oursR' ? 'wsr' : 'ws', port: arm.ports.ws! };
 }
 
 /** Resolves once the server reports `clients` connections (and as many bound uids when `uids`). */

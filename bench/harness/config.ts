@@ -40,6 +40,8 @@ export interface BenchConfig {
   verbose: boolean;
   /** Write every child process's output to bench/logs/. */
   logs: boolean;
+  /** S3/S4 also run `oursR`: resumable clients through the client SDK (the envelope's cost). */
+  resume: boolean;
 }
 
 const DEFAULTS: Omit<BenchConfig, 'scenarios' | 'out'> = {
@@ -60,6 +62,7 @@ const DEFAULTS: Omit<BenchConfig, 'scenarios' | 'out'> = {
   profile: false,
   verbose: false,
   logs: false,
+  resume: false,
 };
 
 /** `--quick`: tiny sizes for trying the harness on a busy machine. */
@@ -90,6 +93,7 @@ export const USAGE = `usage: npm run bench -- [s1 … s6] [options]
   --quick               tiny sizes (for a first try on a busy machine)
   --profile             --cpu-prof on ours' gateway and worker; top functions printed
   --out FILE            results file (default bench/results.md for a full default run, else bench/logs/results.md)
+  --resume              S3/S4 also run oursR: resumeWindow on, websocket clients through the client SDK
   --verbose             more progress output (CPU per process in S3…)
   --logs                write every bench process's output to bench/logs/
                         (BENCH_CHILD_NODE_ARGS="--trace-gc" adds Node flags to every bench process)
@@ -116,6 +120,7 @@ export function parseConfig(argv: string[]): BenchConfig & { custom: boolean } {
       out: { type: 'string' },
       verbose: { type: 'boolean' },
       logs: { type: 'boolean' },
+      resume: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,6 +150,7 @@ export function parseConfig(argv: string[]): BenchConfig & { custom: boolean } {
   cfg.profile = values.profile ?? false;
   cfg.verbose = values.verbose ?? false;
   cfg.logs = values.logs ?? false;
+  cfg.resume = values.resume ?? false;
   cfg.out = values.out ?? null;
   const custom = argv.some((a) => a.startsWith('--') && a !== '--verbose' && a !== '--logs') || scenarios.length > 0;
   return { ...cfg, custom };

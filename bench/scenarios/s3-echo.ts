@@ -1,9 +1,9 @@
 import { waitForServer } from '../harness/arms.js';
 import type { ClientKind } from '../clients/connections.js';
-import { percentile } from '../harness/stats.js';
+import { pairedRatios, percentile } from '../harness/stats.js';
 import { alternate, withArm, type Scenario } from './scenario.js';
 
-const ARMS = ['ours', 'B0'] as const;
+const ALL_ARMS = ['ours', 'B0', 'oursR'] as const;
 const KINDS: readonly ClientKind[] = ['text', 'ws'];
 const CONNS = [1, 10] as const;
 /** Echo needs few connections: two client processes keep the client side out of the way. */
@@ -27,11 +27,14 @@ export const s3: Scenario = {
   title: 'S3 echo',
   async run(ctx) {
     const { echoMs, echoWarmupMs } = ctx.cfg;
+    // oursR (with --resume): websocket only — text clients cannot opt in to the envelope.
+    const ARMS = ctx.cfg.resume ? ALL_ARMS : ALL_ARMS.filter((a) => a !== 'oursR');
+    const kindsOf = (arm: string) => (arm === 'oursR' ? (['ws'] as const) : KINDS);
     const table = await alternate(ctx, 'S3', ARMS, (armName, run) =>
       withArm(ctx, `S3-${armName}-r${run + 1}`, armName, { hello: false }, PROCS, async (arm, clients) => {
         const values: Record<string, number> = {};
-        for (const kind of KINDS) {
-          await clients.open({ kind, port: (kind === 'ws' ? arm.ports.ws : arm.ports.text)!, count: 10, concurrency: 10 });
+        for (const kind of kindsOf(armName)) {
+          await clients.open({ kind: armName === 'oursR' ? 'wsr' : kind, port: (kind === 'ws' ? arm.ports.ws : arm.ports.text)!, count: 10, concurrency: 10 });
           await waitForServer(arm, 10);
           for (const conns of CONNS) {
             // 1 connection: process 0 alone; 10: five in each process.
@@ -63,13 +66,17 @@ export const s3: Scenario = {
       for (const conns of CONNS) {
         const key = `${kind}${conns}`;
         const what = `${kind}, ${conns} conn${conns > 1 ? 's' : ''}`;
-        for (const arm of ARMS) {
+        for (const arm of ARMS.filter((a) => (kindsOf(a) as readonly ClientKind[]).includes(kind))) {
           r.measure('S3', `echo/s, ${what}`, 'msg/s', arm, table.series(arm, `${key}rate`));
           r.measure('S3', `echo p50, ${what}`, 'µs', arm, table.series(arm, `${key}p50`));
           r.measure('S3', `echo p99, ${what}`, 'µs', arm, table.series(arm, `${key}p99`));
           r.measure('S3', `server CPU per echo, ${what}`, 'µs', arm, table.series(arm, `${key}cpu`));
         }
       }
+    }
+    if (ctx.cfg.resume) {
+      // The envelope's cost: resumable clients (SDK, acks, kept messages) against plain websockets.
+      for (const conns of CONNS) r.measure('S3', `oursR / ours, echo/s, ws, ${conns} conn${conns > 1 ? 's' : ''}`, '×', 'oursR', pairedRatios(table.series('oursR', `ws${conns}rate`), table.series('ours', `ws${conns}rate`)));
     }
     for (const kind of KINDS) {
       r.ratioTarget('S3', `ours / B0, echo/s, ${kind}, 10 conns`, table.series('ours', `${kind}10rate`), table.series('B0', `${kind}10rate`), '>=', 0.6);

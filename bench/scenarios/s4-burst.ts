@@ -1,9 +1,10 @@
 import { waitForServer, wsEndpoint, type ServerArm } from '../harness/arms.js';
 import type { ClientPool } from '../harness/client-pool.js';
+import { pairedRatios } from '../harness/stats.js';
 import { alternate, withArm, type Scenario } from './scenario.js';
 
 /** B1 (socket.io, `io.emit`) is measured for reference; the targets are against B0 and B0c. */
-const ARMS = ['ours', 'B0', 'B0c', 'B1'] as const;
+const ALL_ARMS = ['ours', 'B0', 'B0c', 'B1', 'oursR'] as const;
 type Mode = 'burst' | 'single';
 
 /**
@@ -38,6 +39,8 @@ export const s4: Scenario = {
   title: 'S4 sendToAll bursts',
   async run(ctx) {
     const { receivers, deliveries, burst } = ctx.cfg;
+    // oursR (with --resume): the receivers are resumable SDK clients (acks, kept messages).
+    const ARMS = ctx.cfg.resume ? ALL_ARMS : ALL_ARMS.filter((a) => a !== 'oursR');
     const modes: Mode[] = ['burst', 'single'];
     const table = await alternate(ctx, 'S4', ARMS, (armName, run) =>
       withArm(ctx, `S4-${armName}-r${run + 1}`, armName, { hello: false }, ctx.cfg.clientProcs, async (arm, clients) => {
@@ -69,9 +72,16 @@ export const s4: Scenario = {
       for (const mode of modes) {
         const what = `${n} receivers, ${mode === 'burst' ? `${burst} per chunk` : 'one per tick'}`;
         for (const arm of ARMS) {
-          const label = arm === 'B1' ? 'B1 socket.io' : arm;
+          const label = arm === 'B1' ? 'B1 socket.io' : arm === 'oursR' ? 'oursR (resumable, SDK)' : arm;
           r.measure('S4', `deliveries per server CPU-second, ${what}`, 'msg/s', label, table.series(arm, `${mode}${n}cpu`));
           r.measure('S4', `deliveries/s wall, ${what}`, 'msg/s', label, table.series(arm, `${mode}${n}wall`));
+        }
+      }
+    }
+    if (ctx.cfg.resume) {
+      for (const n of receivers) {
+        for (const mode of modes) {
+          r.measure('S4', `oursR / ours, deliveries per CPU-s, ${n} receivers, ${mode === 'burst' ? `${burst} per chunk` : 'one per tick'}`, '×', 'oursR', pairedRatios(table.series('oursR', `${mode}${n}cpu`), table.series('ours', `${mode}${n}cpu`)));
         }
       }
     }

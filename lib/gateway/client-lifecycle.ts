@@ -9,13 +9,15 @@ import type { EventForwarder } from './event-forwarder.js';
 import type { GatewayCounters } from './gateway-counters.js';
 import type { GatewayTables } from './gateway-tables.js';
 import type { PeerAdmission } from '../utils/peer-admission.js';
-import { CONTROL_ACK, CONTROL_BYTE, type ResumeRequest, type ResumeWelcome } from '../protocol/resume-envelope.js';
+import { CONTROL_ACK, CONTROL_ACK_WITH_MESSAGE, CONTROL_BYTE, type ResumeRequest, type ResumeWelcome } from '../protocol/resume-envelope.js';
 import { welcomeFrame } from './resume-frames.js';
 import { ResumeRoom } from './resume-room.js';
 import type { ResumeBuffer } from './resume-buffer.js';
 import { decodeClientId } from '../protocol/client-id.js';
 
 const ACK = CONTROL_ACK.charCodeAt(0);
+const ACK_WITH_MESSAGE = CONTROL_ACK_WITH_MESSAGE.charCodeAt(0);
+const SEMICOLON = 0x3b;
 
 /**
  * A client's life at the gateway, as the listeners report it: admitted, announced (tables, then
@@ -191,8 +193,15 @@ export class ClientLifecycle {
     if (client.closed) return;
     client.pingCount = -1;
     if (client.envelope && body[0] === CONTROL_BYTE) {
-      if (body[1] !== CONTROL_BYTE) return this.control(client, body);
-      body = body.subarray(1); // an escaped application message
+      const kind = body[1];
+      if (kind === CONTROL_BYTE) body = body.subarray(1); // an escaped application message
+      else if (kind === ACK_WITH_MESSAGE) {
+        // `\0a<n>;<message>`: the ack, then the message as it is.
+        const end = body.indexOf(SEMICOLON, 2);
+        if (end < 0) return;
+        this.ack(client, body.subarray(2, end));
+        body = body.subarray(end + 1);
+      } else return this.control(client, body);
     }
     this.counters.messagesIn++;
     this.forwarder.message(client, body, flag);
@@ -204,10 +213,14 @@ export class ClientLifecycle {
     this.limiter.warn(this.logger, 'client-rejected', clientMessageRejected(this.clientIdOf(client), client.socket.remoteAddress ?? '?', reason));
   }
 
-  /** A control frame of the envelope: `\0A<n>` acknowledges n messages. Anything else is ignored (newer SDKs). */
+  /** A control frame of the envelope: `\0A<n>` acknowledges n messages. Anything else is ignored (a newer SDK). */
   private control(client: ClientConnection, body: Buffer): void {
-    if (body[1] !== ACK || client.resume === null) return;
-    const n = Number(body.subarray(2).toString('latin1'));
+    if (body[1] === ACK) this.ack(client, body.subarray(2));
+  }
+
+  private ack(client: ClientConnection, digits: Buffer): void {
+    if (client.resume === null) return;
+    const n = Number(digits.toString('latin1'));
     if (Number.isSafeInteger(n)) this.room.ack(client, n);
   }
 

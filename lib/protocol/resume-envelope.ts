@@ -13,8 +13,10 @@
  * - **Control frames** start with one 0x00 byte and are never application messages: from the
  *   gateway, {@link CONTROL_WELCOME} + JSON {@link ResumeWelcome} (first frame of every connection)
  *   and {@link CONTROL_PING}; from the client, {@link CONTROL_ACK} + the decimal count of
- *   application messages received. An application message (either way, text or binary) whose
- *   first byte is 0x00 is sent with one more 0x00 in front, which the receiver strips.
+ *   application messages received, alone (periodic, and in answer to a ping) or piggybacked on an
+ *   application message ({@link CONTROL_ACK_WITH_MESSAGE}: one frame, no extra round of work).
+ *   Otherwise an application message (either way, text or binary) whose first byte is 0x00 is
+ *   sent with one more 0x00 in front, which the receiver strips.
  * - **Sequence numbers are implicit**: the n-th application message the gateway sends to a client
  *   (counted across its connections) is number n; the welcome's `seq` tells the client where the
  *   count stands, so messages carry no per-message header and a broadcast is still framed once.
@@ -31,6 +33,11 @@ export const CONTROL_WELCOME = 'W';
 export const CONTROL_PING = 'P';
 /** Client → gateway: `\0A<n>`, n = application messages received so far. */
 export const CONTROL_ACK = 'A';
+/**
+ * Client → gateway, an ack piggybacked on an application message, in one frame:
+ * `\0a<n>;<message>` — the message follows the `;` as it is (no escaping), text or binary.
+ */
+export const CONTROL_ACK_WITH_MESSAGE = 'a';
 
 /** What the gateway tells an opted-in client when its connection opens. */
 export interface ResumeWelcome {

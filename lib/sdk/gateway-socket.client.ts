@@ -6,6 +6,7 @@ import { RequestFailedError } from '../errors/request-failed.error.js';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import {
   CONTROL_ACK,
+  CONTROL_ACK_WITH_MESSAGE,
   CONTROL_BYTE,
   CONTROL_PING,
   CONTROL_WELCOME,
@@ -341,9 +342,14 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
       this.outbox.push(message);
       return;
     }
-    // Piggybacked: the ack goes ahead of anything the client sends anyway.
-    if (this.envelope && this.received > this.acked) this.sendAck(ws);
-    if (this.envelope && first(message) === CONTROL_BYTE) message = typeof message === 'string' ? '\u0000' + message : concat0(message);
+    if (this.envelope) {
+      if (this.received > this.acked) {
+        // Piggybacked, in the same frame: `\0a<n>;` then the message as it is.
+        this.acked = this.received;
+        const head = `\u0000${CONTROL_ACK_WITH_MESSAGE}${this.received};`;
+        message = typeof message === 'string' ? head + message : prefix(new TextEncoder().encode(head), message);
+      } else if (first(message) === CONTROL_BYTE) message = typeof message === 'string' ? '\u0000' + message : prefix(new Uint8Array(1), message);
+    }
     ws.send(message);
   }
 
@@ -370,7 +376,8 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
 
   private dispatch(message: string | Uint8Array): void {
     for (const l of this.rawListeners) l(message);
-    if (typeof message !== 'string') return;
+    // Only JSON objects can be `{event, data}` or a reply: nothing else is parsed.
+    if (typeof message !== 'string' || message.charCodeAt(0) !== 0x7b) return;
     let value: { event?: unknown; data?: unknown; id?: unknown };
     try {
       value = JSON.parse(message);
@@ -414,8 +421,9 @@ function second(m: string | Uint8Array): number | undefined {
   return typeof m === 'string' ? (m.length > 1 ? m.charCodeAt(1) : undefined) : m[1];
 }
 
-function concat0(m: Uint8Array): Uint8Array {
-  const out = new Uint8Array(m.length + 1);
-  out.set(m, 1);
+function prefix(head: Uint8Array, m: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + m.length);
+  out.set(head, 0);
+  out.set(m, head.length);
   return out;
 }
