@@ -336,3 +336,39 @@ describe('resumable clients (hand-over between two gateways)', () => {
     }
   }, 20_000);
 });
+
+describe('resumable clients and the heartbeat', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      lanIps: ['127.0.0.1'],
+      listen: (ip) => [`websocket://${ip}:0`],
+      workers: 1,
+      providers: [ResumeEvents],
+      gateway: { resumeWindow: 3000, pingInterval: 0.3, pingNotResponseLimit: 1 },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('the SDK answers the envelope\'s pings: an idle SDK client stays, an idle plain client is closed', async () => {
+    const url = `ws://127.0.0.1:${cluster.port(0)}`;
+    const client = new GatewaySocketClient({ url, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: { maxAttempts: 0 } });
+    const states: string[] = [];
+    client.onState((s) => states.push(s.state));
+    try {
+      await client.connect();
+      const plain = await WsClient.connect(url);
+      await sleep(2000);
+      expect(plain.closed).toBe(true);
+      expect(client.state).toBe('open');
+      expect(states).toEqual(['connecting', 'open']);
+      expect(cluster.gateway(0).resumeStats.parked).toBe(0);
+    } finally {
+      client.close();
+    }
+  }, 20_000);
+});
