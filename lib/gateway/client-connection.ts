@@ -103,10 +103,11 @@ export class ClientConnection {
   write(frame: Buffer | readonly Buffer[]): boolean {
     if (this.closed) return false;
     let kept = false;
+    let size = -1;
     if (this.envelope) {
       frame = escapeFrame(frame);
       // Kept until acknowledged: a resume replays it, so a broken connection loses nothing.
-      if (this.resume !== null) kept = this.resumeRoom!.record(this, frame, byteLength(frame));
+      if (this.resume !== null) kept = this.resumeRoom!.record(this, frame, (size = byteLength(frame)));
       if (this.closed) return false; // parked and over a bound: closed for good
     }
     const socket = this.socket;
@@ -119,7 +120,7 @@ export class ClientConnection {
       return kept;
     }
     const queued = socket.writableLength;
-    if (queued > 0 && queued + byteLength(frame) > this.sendLimit.limit) {
+    if (queued > 0 && queued + (size < 0 ? byteLength(frame) : size) > this.sendLimit.limit) {
       if (kept) {
         // Resumable: cut rather than drop — the client resumes and gets it, in order.
         this.cut();

@@ -168,6 +168,17 @@ export class ClientLifecycle {
     this.counters.resume.handovers++;
   }
 
+  /**
+   * A handed-over client whose new connection closed before its handshake completed: the worker
+   * learns where it went (CLIENT_RESUMED), then that it is gone (ON_CLOSE) — the client never
+   * learnt its new client_id, so it could not resume it.
+   */
+  lostAfterHandover(client: ClientConnection, previousClientId: string): void {
+    this.forwarder.resumed(client, previousClientId);
+    client.final = true;
+    this.closed(client);
+  }
+
   /** The first frame of an opted-in connection (before anything else is written to it). */
   welcome(client: ClientConnection, welcome: Omit<ResumeWelcome, 'id' | 'token' | 'window'>): void {
     client.control(welcomeFrame({ id: this.clientIdOf(client), token: client.resume?.token ?? '', window: this.room.options.window, ...welcome }));

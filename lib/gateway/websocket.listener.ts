@@ -92,7 +92,8 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
       else {
         target = await o.handover(ask, address, socket, clientIp, clientPort).catch((err: Error) => err.message);
         if (socket.destroyed) {
-          if (typeof target !== 'string') clients.closed(target);
+          // Taken over, then its new connection went too: closed here (its worker is told both).
+          if (typeof target !== 'string') clients.lostAfterHandover(target, ask.clientId);
           return;
         }
       }

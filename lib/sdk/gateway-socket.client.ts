@@ -75,8 +75,10 @@ export interface GatewaySocketClientOptions {
   };
   /** Acknowledge at least every this many ms while messages arrive (default 1000). */
   ackInterval?: number;
-  /** …and at once after this many unacknowledged messages (default 64). */
+  /** …and at once after this many unacknowledged messages (default 256)… */
   ackEvery?: number;
+  /** …or this many unacknowledged bytes (characters of text messages; default 65536), well below the gateway's `resumeBufferSize`. */
+  ackBytes?: number;
   /** Default timeout of `request()`, ms (default 10000). */
   requestTimeout?: number;
 }
@@ -125,6 +127,8 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
   /** Application messages received from the gateway (the envelope's count). */
   private received = 0;
   private acked = 0;
+  /** Size of the messages received since the last ack. */
+  private unackedBytes = 0;
   /** The gateway speaks the envelope on this connection. */
   private envelope = false;
   private attempt = 0;
@@ -146,7 +150,8 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
       url: options.url,
       WebSocket: WS,
       ackInterval: options.ackInterval ?? 1000,
-      ackEvery: options.ackEvery ?? 64,
+      ackEvery: options.ackEvery ?? 256,
+      ackBytes: options.ackBytes ?? 65_536,
       requestTimeout: options.requestTimeout ?? 10_000,
       reconnect: { initialDelay: r.initialDelay ?? 250, maxDelay: r.maxDelay ?? 10_000, factor: r.factor ?? 2, jitter: r.jitter ?? 0.5, maxAttempts: r.maxAttempts ?? Infinity },
     };
@@ -285,7 +290,8 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
     }
     if (this.envelope) {
       this.received++;
-      if (this.received - this.acked >= this.o.ackEvery) this.sendAck(ws);
+      this.unackedBytes += message.length;
+      if (this.received - this.acked >= this.o.ackEvery || this.unackedBytes >= this.o.ackBytes) this.sendAck(ws);
     }
     this.dispatch(message);
   }
@@ -346,6 +352,7 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
       if (this.received > this.acked) {
         // Piggybacked, in the same frame: `\0a<n>;` then the message as it is.
         this.acked = this.received;
+        this.unackedBytes = 0;
         const head = `\u0000${CONTROL_ACK_WITH_MESSAGE}${this.received};`;
         message = typeof message === 'string' ? head + message : prefix(new TextEncoder().encode(head), message);
       } else if (first(message) === CONTROL_BYTE) message = typeof message === 'string' ? '\u0000' + message : prefix(new Uint8Array(1), message);
@@ -356,6 +363,7 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
   private sendAck(ws: WebSocketLike): void {
     if (ws.readyState !== OPEN) return;
     this.acked = this.received;
+    this.unackedBytes = 0;
     ws.send(`\u0000${CONTROL_ACK}${this.received}`);
   }
 
