@@ -12,6 +12,7 @@ import {
   OnDisconnect,
   OnMessage,
   OnResume,
+  OnWebSocketConnect,
   Payload,
   Session,
   type GatewaySession,
@@ -367,6 +368,62 @@ describe('resumable clients and the heartbeat', () => {
       expect(client.state).toBe('open');
       expect(states).toEqual(['connecting', 'open']);
       expect(cluster.gateway(0).resumeStats.parked).toBe(0);
+    } finally {
+      client.close();
+    }
+  }, 20_000);
+});
+
+const handshakes: string[] = [];
+
+/** A worker that authenticates the handshake (the gateway holds it for the verdict) and talks during it. */
+@GatewayEvents()
+@Injectable()
+class HandshakeEvents {
+  constructor(private readonly gateway: GatewayService) {}
+
+  @OnWebSocketConnect()
+  async handshake(@ClientId() id: string): Promise<void> {
+    handshakes.push(id);
+    await this.gateway.sendToClient(id, 'during the handshake');
+  }
+
+  @OnConnect()
+  async connect(): Promise<void> {
+    await this.gateway.sendToCurrentClient('after connect');
+  }
+}
+
+describe('resumable clients behind @OnWebSocketConnect', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ lanIps: ['127.0.0.1'], listen: (ip) => [`websocket://${ip}:0`], workers: 1, providers: [HandshakeEvents], gateway: { resumeWindow: 3000 } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('the welcome comes before what was sent during the held handshake; a resume needs no new verdict', async () => {
+    const t = trackingWebSocket(() => `ws://127.0.0.1:${cluster.port(0)}`);
+    const client = new GatewaySocketClient({ url: 'unused', WebSocket: t.Ctor, reconnect: { initialDelay: 100 } });
+    const got: (string | Uint8Array)[] = [];
+    client.onMessage((m) => got.push(m));
+    try {
+      await client.connect();
+      await waitFor(() => got.length === 2, 'both messages');
+      expect(got).toEqual(['during the handshake', 'after connect']);
+      expect(handshakes).toEqual([client.clientId]);
+      t.cut();
+      await waitFor(() => client.state === 'reconnecting', 'the break');
+      await cluster.service().sendToClient(client.clientId!, 'while away');
+      await waitFor(() => got.length === 3, 'the kept message', 5000);
+      await sleep(300);
+      expect(got).toEqual(['during the handshake', 'after connect', 'while away']);
+      expect(got[2]).toBe('while away');
+      expect(handshakes).toHaveLength(1);
+      expect(cluster.gateway(0).resumeStats.resumes).toBe(1);
     } finally {
       client.close();
     }

@@ -110,15 +110,21 @@ export class ClientConnection {
       if (this.resume !== null) kept = this.resumeRoom!.record(this, frame, (size = byteLength(frame)));
       if (this.closed) return false; // parked and over a bound: closed for good
     }
-    const socket = this.socket;
     // Kept while its connection is down (or its hand-over runs): the resume delivers it.
-    if (socket.destroyed || (kept && this.resume!.parkedAt !== 0)) return kept;
+    if (this.socket.destroyed || (kept && this.resume!.parkedAt !== 0)) return kept;
     if (this.held !== null) {
       if (this.hold(frame)) return true;
       // A kept message must never be skipped: the client's count would no longer match.
       if (kept) this.cut();
       return kept;
     }
+    return this.send(frame, size, kept);
+  }
+
+  /** The socket part of {@link write}: the send-buffer limit, then the write, corked for the turn. */
+  private send(frame: Buffer | readonly Buffer[], size: number, kept: boolean): boolean {
+    const socket = this.socket;
+    if (socket.destroyed) return kept;
     const queued = socket.writableLength;
     if (queued > 0 && queued + (size < 0 ? byteLength(frame) : size) > this.sendLimit.limit) {
       if (kept) {
@@ -220,7 +226,8 @@ export class ClientConnection {
     const held = this.held;
     this.held = null;
     this.heldBytes = 0;
-    if (held && held.length) this.write(held);
+    // Already escaped and kept when they were written: only the socket is left to do.
+    if (held && held.length) this.send(held, -1, this.resume !== null);
   }
 
   private hold(frame: Buffer | readonly Buffer[]): boolean {
