@@ -429,3 +429,76 @@ describe('resumable clients behind @OnWebSocketConnect', () => {
     }
   }, 20_000);
 });
+
+describe('resumable clients: bounded buffers', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      lanIps: ['127.0.0.1'],
+      listen: (ip) => [`websocket://${ip}:0`],
+      workers: 1,
+      providers: [ResumeEvents],
+      gateway: { resumeWindow: 10_000, resumeBufferSize: 4000, resumeTotalBufferSize: 1_000_000 },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  const url = () => `ws://127.0.0.1:${cluster.port(0)}`;
+  const msg = (i: number) => `${i}`.padEnd(100, '.');
+
+  it('a waiting client past resumeBufferSize is closed for good (@OnClose once), its buffer freed', async () => {
+    seen.length = 0;
+    const t = trackingWebSocket(url);
+    const client = new GatewaySocketClient({ url: url(), WebSocket: t.Ctor, reconnect: { maxAttempts: 0 } });
+    try {
+      await client.connect();
+      const id = client.clientId!;
+      const gw = cluster.gateway(0);
+      const before = gw.resumeStats.overflows;
+      t.cut();
+      await waitFor(() => gw.resumeStats.waiting === 1, 'the client to be kept');
+      for (let i = 0; i < 30; i++) await cluster.service().sendToClient(id, msg(i)); // ~3,100 bytes framed: kept
+      await sleep(200);
+      expect(gw.resumeStats.waiting).toBe(1);
+      for (let i = 30; i < 60; i++) await cluster.service().sendToClient(id, msg(i)); // past 4,000
+      await waitFor(() => seen.some(([e, c]) => e === 'close' && c === id), '@OnClose');
+      expect(gw.resumeStats).toMatchObject({ waiting: 0, bytes: 0, overflows: before + 1 });
+      await sleep(300);
+      expect(seen.filter(([e, c]) => e === 'close' && c === id)).toHaveLength(1);
+    } finally {
+      client.close();
+    }
+  }, 20_000);
+
+  it('a connected client that does not acknowledge stops being resumable past the bound, and keeps getting its messages', async () => {
+    const t = trackingWebSocket(url);
+    // Acks only far apart: the gateway's bound is reached first.
+    const client = new GatewaySocketClient({ url: url(), WebSocket: t.Ctor, ackEvery: 10_000, ackBytes: 10_000_000, ackInterval: 60_000, reconnect: { initialDelay: 100 } });
+    const got: string[] = [];
+    client.onMessage((m) => got.push(String(m)));
+    const states: { state: string; resumed: boolean; reason?: string }[] = [];
+    client.onState((s) => states.push(s));
+    try {
+      await client.connect();
+      const id = client.clientId!;
+      const gw = cluster.gateway(0);
+      const before = gw.resumeStats.overflows;
+      for (let i = 0; i < 60; i++) await cluster.service().sendToClient(id, msg(i));
+      await waitFor(() => got.length === 60, 'all 60 messages');
+      expect(gw.resumeStats.overflows).toBe(before + 1);
+      expect(gw.resumeStats.bytes).toBe(0);
+      // Its connection breaks: it is not kept, so it starts over with a new client_id.
+      t.cut();
+      await waitFor(() => states.at(-1)?.state === 'open' && states.length > 2, 'the reconnect');
+      expect(states.at(-1)).toMatchObject({ resumed: false });
+      expect(states.at(-1)!.reason).toMatch(/not kept here/);
+      expect(client.clientId).not.toBe(id);
+    } finally {
+      client.close();
+    }
+  }, 20_000);
+});
