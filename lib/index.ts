@@ -15,6 +15,7 @@ export * from './business-worker/gateway-handler.registry.js';
 export { GatewayEventContext, type GatewayEventName, type GatewaySession } from './business-worker/gateway-event-context.js';
 export * from './client/gateway.client.js';
 export * from './utils/gateway-worker-context.util.js';
+export * from './errors/gateway-worker.error.js';
 export * from './errors/gateway-protocol.error.js';
 export * from './errors/gateway-unreachable.error.js';
 export * from './errors/gateway-worker-options.error.js';

@@ -1,3 +1,4 @@
+import { GatewayWorkerError } from './gateway-worker.error.js';
 /**
  * A value handed to `phpSerialize()` has no PHP serialize() form (a function, a symbol, a Date, a
  * class instance, a cycle, an int outside 64 bits, …). Nothing was written.
@@ -5,7 +6,7 @@
  * `path` says where the value sits inside the serialized structure, e.g. `session.profile.birthday`,
  * so the caller can fix the one field instead of guessing.
  */
-export class PhpSerializeError extends Error {
+export class PhpSerializeError extends GatewayWorkerError {
   override readonly name = 'PhpSerializeError';
   /**
    * @param problem what was found, e.g. `a Date`

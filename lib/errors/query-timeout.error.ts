@@ -1,7 +1,8 @@
+import { GatewayWorkerError } from './gateway-worker.error.js';
 import { queryTimeout } from '../gateway-worker.messages.js';
 
 /** A gateway did not answer a query within the query timeout. */
-export class QueryTimeoutError extends Error {
+export class QueryTimeoutError extends GatewayWorkerError {
   override readonly name = 'QueryTimeoutError';
   constructor(readonly address: string, readonly timeoutMs: number) {
     super(queryTimeout(address, timeoutMs));
