@@ -32,6 +32,8 @@ import { GatewayWorkerMetrics } from './metrics/gateway-worker.metrics.js';
  * `BusinessWorkerServer`), and inject `GatewayService` wherever you push. `forRootAsync()` takes
  * `useFactory`/`inject`, `useClass` or `useExisting`. Options are validated at startup.
  * The module is global unless `global: false`.
+ *
+ * @publicApi
  */
 @Module({
   imports: [DiscoveryModule],

@@ -37,12 +37,18 @@ import { asSession, entriesOf, replySource, textOf } from './service/query-reply
 import { selectExt } from './service/select-query.js';
 import { replaceRecursive } from './utils/replace-recursive.js';
 
-/** What can be sent to a client: text, bytes, or a value sent as JSON text. */
+/**
+ * What can be sent to a client: text, bytes, or a value sent as JSON text.
+ *
+ * @publicApi
+ */
 export type GatewayMessage = string | Buffer | Uint8Array | number | boolean | object;
 
 /**
  * A uid or a group. `"42"` and `42` are the same uid/group (PHP array keys); results give them
  * back as strings. PHP-empty values (`''`, `'0'`, `0`) cannot be bound or joined.
+ *
+ * @publicApi
  */
 export type GatewayKey = string | number;
 
@@ -69,6 +75,8 @@ const NULL_BODY = Buffer.from('N;');
  * - Results use TypeScript shapes instead of PHP's `{x: x}` maps: client_ids, uids and groups as
  *   `string[]` (each once), per-client or per-group results as `Record<string, …>` (whose
  *   integer-like keys, like any JS object's, enumerate first).
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayService {

@@ -12,16 +12,11 @@ import type { BusinessWorkerServer } from '../lib/business-worker/business-worke
 import type { GatewayClient } from '../lib/client/gateway.client.js';
 import { GatewayQueryLink } from '../lib/client/gateway-query.link.js';
 import type { GatewayTransport } from '../lib/client/gateway-transport.interface.js';
-import {
-  encodeClientId,
-  encodeGatewayPacket,
-  FLAG_BODY_IS_SCALAR,
-  GatewayCommand,
-  GatewayService,
-  PartialResultError,
-  QueryTimeoutError,
-  resolveGatewayWorkerOptions,
-} from '../lib/index.js';
+import { GatewayService, PartialResultError, QueryTimeoutError } from '../lib/index.js';
+import { encodeClientId } from '../lib/protocol/client-id.js';
+import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { startCluster, type TestCluster } from './support/cluster.js';
 import { freePort, TextClient, waitFor } from './support/net.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayWorkerOptionsError, resolveGatewayWorkerOptions } from '../lib/index.js';
+import { GatewayWorkerOptionsError } from '../lib/index.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import type { ClientConnection } from '../lib/gateway/client-connection.js';
 import { Heartbeat } from '../lib/gateway/heartbeat.js';
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayWorkerOptionsError, phpParseStr, phpSerialize, resolveGatewayWorkerOptions, webSocketConnectBody, WebSocketConnectRequest, phpUnserialize } from '../lib/index.js';
+import { GatewayWorkerOptionsError, WebSocketConnectRequest } from '../lib/index.js';
+import { phpParseStr, webSocketConnectBody } from '../lib/gateway/websocket-connect.payload.js';
+import { phpSerialize, phpUnserialize } from '../lib/protocol/php-serialize.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { TrustedProxies } from '../lib/gateway/trusted-proxies.js';
 
 /** TV-25 (PROTOCOL.md §13): the 813-byte body of CMD_ON_WEBSOCKET_CONNECT for this handshake. */

@@ -22,7 +22,11 @@ import { GatewayHandlerRegistry, type GatewayEventHandler } from './gateway-hand
 import { SerialQueues } from './serial-queues.js';
 import { SessionTracker } from './session-tracker.js';
 
-/** Events of the BusinessWorkerServer, for `server.on()`. */
+/**
+ * Events of the BusinessWorkerServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type BusinessWorkerServerEvents = {
   /** The Register sent a new gateway list. */
   addresses: (addresses: string[]) => void;
@@ -52,6 +56,8 @@ interface QueuedEvent {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> implements CustomTransportStrategy, GatewayEventHost {

@@ -28,21 +28,33 @@ function createParamDecorator(type: GatewayParamType) {
     };
 }
 
-/** Injects the client_id of the event's client. Accepts pipes. */
+/**
+ * Injects the client_id of the event's client. Accepts pipes.
+ *
+ * @publicApi
+ */
 export const ClientId: (...pipes: Pipe[]) => ParameterDecorator = (...pipes) => createParamDecorator(GatewayParamType.CLIENT_ID)(undefined, ...pipes);
 
 /**
  * Injects the message (a string for text, frame, tcp and websocket clients), or one property of
  * it with `@Payload('key')` when a pipe has parsed it into an object. Accepts pipe classes and
  * instances, as `@Body()` does: `@Payload(new ParseJsonPipe(), ValidationPipe)`.
+ *
+ * @publicApi
  */
 export const Payload: (propertyOrPipe?: string | Pipe, ...pipes: Pipe[]) => ParameterDecorator = createParamDecorator(GatewayParamType.PAYLOAD);
 
 /**
  * Injects the client's session (a mutable plain object, written back when the handler settles),
  * or one key of it with `@Session('key')`.
+ *
+ * @publicApi
  */
 export const Session: (key?: string | Pipe, ...pipes: Pipe[]) => ParameterDecorator = createParamDecorator(GatewayParamType.SESSION);
 
-/** Injects the `GatewayEventContext`: client address, gateway, raw message, session. */
+/**
+ * Injects the `GatewayEventContext`: client address, gateway, raw message, session.
+ *
+ * @publicApi
+ */
 export const Ctx: () => ParameterDecorator = () => createParamDecorator(GatewayParamType.CONTEXT)();

@@ -5,6 +5,8 @@ import { GatewayWorkerError } from './gateway-worker.error.js';
  *
  * `path` says where the value sits inside the serialized structure, e.g. `session.profile.birthday`,
  * so the caller can fix the one field instead of guessing.
+ *
+ * @publicApi
  */
 export class PhpSerializeError extends GatewayWorkerError {
   override readonly name = 'PhpSerializeError';

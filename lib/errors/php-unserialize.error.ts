@@ -6,6 +6,8 @@ import { GatewayWorkerError } from './gateway-worker.error.js';
  *
  * It is the only error the unserializer throws for bad input: catch it, log it and drop the input
  * (or keep the previous session), never let it take the process down.
+ *
+ * @publicApi
  */
 export class PhpUnserializeError extends GatewayWorkerError {
   override readonly name = 'PhpUnserializeError';

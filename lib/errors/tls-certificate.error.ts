@@ -4,6 +4,8 @@ import { tlsCertificateUnusable, tlsFileUnreadable } from '../gateway-worker.mes
 /**
  * The gateway's TLS certificate, key or CA (`gateway.tls`) cannot be read or used; thrown when the
  * gateway starts, so the process stops with the file named instead of serving without TLS.
+ *
+ * @publicApi
  */
 export class TlsCertificateError extends GatewayWorkerError {
   override readonly name = 'TlsCertificateError';

@@ -43,7 +43,11 @@ const WORKER_PING_INTERVAL = 25_000;
 /** How long close() lets clients and workers see a clean close before cutting the rest. */
 const CLOSE_GRACE = 2_000;
 
-/** Events of the GatewayServer, for `server.on()`. */
+/**
+ * Events of the GatewayServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type GatewayServerEvents = {
   /** A client connected: its client_id. */
   connect: (clientId: string) => void;
@@ -67,6 +71,8 @@ export type GatewayServerEvents = {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy, GatewayCommandHost, ClientEdgeHost, ClientOwner {
@@ -324,7 +330,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }));
   }
 
-  /** @internal `maxConnectionsPerIp`: false refuses the socket; an admitted one is counted until it closes. */
+  /** `maxConnectionsPerIp`: false refuses the socket; an admitted one is counted until it closes. */
   admit(socket: Socket): boolean {
     const limit = this.options.gateway!.maxConnectionsPerIp;
     if (limit === 0) return true;
@@ -344,7 +350,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     return true;
   }
 
-  /** @internal a client's send buffer is full: `slowClientPolicy`. */
+  /** A client's send buffer is full: `slowClientPolicy`. */
   slowClient(client: ClientConnection): void {
     if (this.options.gateway!.slowClientPolicy !== 'close' || client.closed) return;
     this.logger.warn(slowClientClosed(this.clientIdOf(client), this.options.gateway!.sendToClientBufferSize));
@@ -380,7 +386,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     }
   }
 
-  /** @internal a new client for an accepted socket (listeners). */
+  /** A new client for an accepted socket (listeners). */
   newClient(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection {
     socket.setNoDelay(true);
     return new ClientConnection(
@@ -396,17 +402,17 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     );
   }
 
-  /** @internal the worker of a client, binding it first; null when none is connected. */
+  /** The worker of a client, binding it first; null when none is connected. */
   route(client: ClientConnection): InnerConnection | null {
     return this.router.route(client);
   }
 
-  /** @internal puts a client in the tables without announcing it (handshake held). */
+  /** Puts a client in the tables without announcing it (handshake held). */
   addClient(client: ClientConnection): void {
     this.tables.add(client);
   }
 
-  /** @internal the client is connected: tables, then CMD_ON_CONNECT. */
+  /** The client is connected: tables, then CMD_ON_CONNECT. */
   openClient(client: ClientConnection): void {
     if (client.closed) return;
     this.tables.add(client);
@@ -415,7 +421,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     this.sendEvent(GatewayCommand.ON_CONNECT, client, EMPTY);
   }
 
-  /** @internal a message from the client. */
+  /** A message from the client. */
   clientMessage(client: ClientConnection, message: Buffer): void {
     if (client.closed) return;
     client.pingCount = -1;
@@ -423,7 +429,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     this.sendEvent(GatewayCommand.ON_MESSAGE, client, message);
   }
 
-  /** @internal the client's connection is gone (or its handshake was refused). */
+  /** The client's connection is gone (or its handshake was refused). */
   clientClosed(client: ClientConnection): void {
     if (client.closed) return;
     client.closed = true;
@@ -437,7 +443,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     if (client.announced) this.emitter.emit('close', this.clientIdOf(client));
   }
 
-  /** @internal no worker for a client: logged unless the gateway just started. */
+  /** No worker for a client: logged unless the gateway just started. */
   noWorker(client: ClientConnection): void {
     if (Date.now() - this.startedAt > STARTUP_GRACE) this.logger.warn(noWorkerConnected(this.clientIdOf(client)));
   }

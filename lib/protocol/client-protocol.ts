@@ -3,7 +3,11 @@ import { LineReader } from './line.reader.js';
 import { GatewayProtocolError } from '../errors/gateway-protocol.error.js';
 import { packetTooLarge, packetTooShort } from '../gateway-worker.messages.js';
 
-/** The client-facing protocols a gateway listener can speak (the scheme of its listen URI). */
+/**
+ * The client-facing protocols a gateway listener can speak (the scheme of its listen URI).
+ *
+ * @publicApi
+ */
 export type ClientProtocolName = 'text' | 'frame' | 'tcp' | 'websocket';
 
 /** Stream framing of a byte-stream client protocol (everything but websocket). */

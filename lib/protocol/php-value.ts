@@ -123,6 +123,8 @@ export class PhpFloat {
  *
  * PHP classes are never instantiated from untrusted data (§10); the token is carried through and
  * re-emitted verbatim by the serializer, so PHP workers get their objects back unchanged.
+ *
+ * @publicApi
  */
 export class PhpOpaque {
   /** @param raw the complete token, e.g. `O:8:"stdClass":1:{s:1:"a";i:1;}`. Not validated when built by hand. */

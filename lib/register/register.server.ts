@@ -8,7 +8,11 @@ import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-option
 import { LineReader } from '../protocol/line.reader.js';
 import { broadcastAddressesLine, parseRegisterMessage } from '../protocol/register-message.js';
 
-/** Events of the RegisterServer, for `server.on()`. */
+/**
+ * Events of the RegisterServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type RegisterServerEvents = {
   /** The gateway list changed: the new list. */
   addresses: (addresses: string[]) => void;
@@ -32,6 +36,8 @@ interface RegisterPeer {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class RegisterServer extends Server<RegisterServerEvents> implements CustomTransportStrategy {
