@@ -1,3 +1,4 @@
+import { phpSerializeFailed } from '../gateway-worker.messages.js';
 import { GatewayWorkerError } from './gateway-worker.error.js';
 /**
  * A value handed to `phpSerialize()` has no PHP serialize() form (a function, a symbol, a Date, a
@@ -20,6 +21,6 @@ export class PhpSerializeError extends GatewayWorkerError {
     readonly path: string,
     hint = 'Convert it to null, a boolean, a number, a bigint, a string, a Buffer, an array, a Map or a plain object first.',
   ) {
-    super(`Cannot PHP-serialize ${path}: found ${problem}. ${hint}`);
+    super(phpSerializeFailed(path, problem, hint));
   }
 }

@@ -1,3 +1,5 @@
+import { phpKeyNotInt64, phpKeyOutOfRange, phpKeyWrongType } from '../gateway-worker.messages.js';
+
 /**
  * The data model for PHP serialize() values (PROTOCOL.md §0, §9.3).
  *
@@ -97,15 +99,13 @@ export function normalizePhpKey(key: string | number | bigint): PhpKey {
     if (Number.isInteger(key) && key >= INT64_MIN_NUMBER && key < INT64_LIMIT_NUMBER) {
       return BigInt(key).toString();
     }
-    throw new RangeError(
-      `PHP array key ${key} is not an integer in the signed 64-bit range. Use an integer or a string key.`,
-    );
+    throw new RangeError(phpKeyNotInt64(key));
   }
   if (typeof key === 'bigint') {
     if (key >= -(2n ** 63n) && key < 2n ** 63n) return normalizePhpKey(key.toString());
-    throw new RangeError(`PHP array key ${key} is outside the signed 64-bit range. Use a string key.`);
+    throw new RangeError(phpKeyOutOfRange(key));
   }
-  throw new TypeError(`A PHP array key must be a string or an integer, got ${typeof key}.`);
+  throw new TypeError(phpKeyWrongType(typeof key));
 }
 
 /**
