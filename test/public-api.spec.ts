@@ -3,7 +3,7 @@
  * - a consumer file importing `nestjs-gateway-worker` (resolved through package.json "exports" to
  *   `dist/lib/index.d.ts`) type-checks with `skipLibCheck: false`,
  *   so nothing a public declaration refers to was stripped (`stripInternal`) or left out;
- * - every export of the root index is tagged `@publicApi` at its declaration;
+ * - every export of every entry point in "exports" is tagged `@publicApi` at its declaration;
  * - the wire internals are not exported, and no `@internal` member is left in the declarations.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,6 +15,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST_LIB = join(ROOT, 'dist', 'lib');
 const INDEX_DTS = join(DIST_LIB, 'index.d.ts');
+
+/** The declaration files of every entry point package.json "exports" publishes (`.`, `./testing`, …). */
+const ENTRY_DTS: string[] = Object.values(
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | { types?: string }> }).exports,
+)
+  .map((target) => (typeof target === 'object' ? target.types : undefined))
+  .filter((types): types is string => types !== undefined)
+  .map((types) => join(ROOT, types));
 /** A file that does not exist on disk: the compiler host below serves it. */
 const CONSUMER = join(ROOT, 'test', '__consumer__.ts');
 
@@ -138,11 +146,11 @@ beforeAll(() => {
   host.readFile = (f) => (f === CONSUMER ? CONSUMER_SOURCE : readFile.call(host, f));
   host.getSourceFile = (f, language, ...rest) =>
     f === CONSUMER ? ts.createSourceFile(f, CONSUMER_SOURCE, language) : getSourceFile.call(host, f, language, ...rest);
-  program = ts.createProgram([CONSUMER], options, host);
+  program = ts.createProgram([CONSUMER, ...ENTRY_DTS], options, host);
 }, 60_000);
 
 describe('the published declarations (dist/lib)', () => {
-  it('a consumer type-checks against dist/lib/index.d.ts, and so do the declarations it reaches', () => {
+  it('a consumer type-checks against the published declarations, and so does every entry point', () => {
     const ours = (d: ts.Diagnostic) => !d.file || d.file.fileName === CONSUMER || d.file.fileName.startsWith(DIST_LIB);
     const diagnostics = [...ts.getPreEmitDiagnostics(program)].filter(ours);
     const text = diagnostics.map((d) => {
@@ -152,19 +160,21 @@ describe('the published declarations (dist/lib)', () => {
     expect(text).toEqual([]);
   });
 
-  it('every export of the root index is tagged @publicApi at its declaration', () => {
+  it('every export of every entry point is tagged @publicApi at its declaration', () => {
     const checker = program.getTypeChecker();
-    const index = program.getSourceFile(INDEX_DTS)!;
-    const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(index)!);
-    expect(exports.length).toBeGreaterThan(30);
-    const untagged = exports
-      .filter((symbol) => {
-        const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-        const tags = (target.declarations ?? []).flatMap((d) => ts.getJSDocTags(d).map((t) => t.tagName.text));
-        return !tags.includes('publicApi');
-      })
-      .map((s) => s.name);
-    expect(untagged).toEqual([]);
+    expect(ENTRY_DTS).toContain(INDEX_DTS);
+    for (const entry of ENTRY_DTS) {
+      const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!);
+      expect(exports.length, entry).toBeGreaterThan(0);
+      const untagged = exports
+        .filter((symbol) => {
+          const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+          const tags = (target.declarations ?? []).flatMap((d) => ts.getJSDocTags(d).map((t) => t.tagName.text));
+          return !tags.includes('publicApi');
+        })
+        .map((s) => s.name);
+      expect({ entry: entry.slice(ROOT.length), untagged }).toEqual({ entry: entry.slice(ROOT.length), untagged: [] });
+    }
   });
 
   it('the wire internals are not exported from the root', async () => {
