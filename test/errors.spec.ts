@@ -5,7 +5,7 @@
  * meet are exported from the package root.
  */
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as api from '../lib/index.js';
 import { GatewayWorkerError } from '../lib/index.js';
@@ -48,7 +48,8 @@ describe('GatewayWorkerError family', () => {
 
   for (const file of errorFiles) {
     const name = className(file);
-    const load = async () => ((await import(`../lib/errors/${file.replace(/\.ts$/, '.js')}`)) as Record<string, unknown>)[name];
+    // The path is computed, so Vite cannot resolve it ahead of time: load the source file itself.
+    const load = async () => ((await import(/* @vite-ignore */ pathToFileURL(ERRORS_DIR + file).href)) as Record<string, unknown>)[name];
     it(`${name} extends GatewayWorkerError`, async () => {
       const cls = await load();
       expect(typeof cls).toBe('function');
