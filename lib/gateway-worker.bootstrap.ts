@@ -6,7 +6,11 @@ import { GatewayServer } from './gateway/gateway.server.js';
 import { RegisterServer } from './register/register.server.js';
 import { ENV_PROCESS_INDEX, READY_MESSAGE } from './cli/cli.constants.js';
 
-/** The tiers a process can run. */
+/**
+ * The tiers a process can run.
+ *
+ * @publicApi
+ */
 export type GatewayWorkerTier = 'register' | 'gateway' | 'business-worker';
 
 const STRATEGY: Record<GatewayWorkerTier, Type> = {
@@ -27,6 +31,8 @@ const STRATEGY: Record<GatewayWorkerTier, Type> = {
  * ```
  *
  * Shutdown hooks are enabled unless `shutdownHooks: false`, so SIGTERM/SIGINT stop the tier gracefully.
+ *
+ * @publicApi
  */
 export async function startGatewayWorkerTier(
   module: Type | Record<string, unknown>,

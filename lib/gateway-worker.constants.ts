@@ -2,9 +2,17 @@
 export const GATEWAY_EVENTS_METADATA = 'gateway-worker:gateway_events';
 export const ON_EVENT_METADATA = 'gateway-worker:on_event';
 export const PARAM_ARGS_METADATA = 'gateway-worker:param_args';
-/** The `ExecutionContext.getType()` of our handlers. */
+/**
+ * The `ExecutionContext.getType()` of our handlers.
+ *
+ * @publicApi
+ */
 export const GATEWAY_WORKER_CONTEXT_TYPE = 'gateway-worker';
-/** Injection token of the validated options, defaults merged. */
+/**
+ * Injection token of the validated options, defaults merged.
+ *
+ * @publicApi
+ */
 export const GATEWAY_WORKER_OPTIONS = Symbol('GATEWAY_WORKER_OPTIONS');
 /** Injection token of the raw options as the user gave them. */
 export const GATEWAY_WORKER_RAW_OPTIONS = Symbol('GATEWAY_WORKER_RAW_OPTIONS');

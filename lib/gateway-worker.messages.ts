@@ -23,7 +23,6 @@ export const unauthorizedPacket = (peer: string, cmd: number) =>
   `Gateway: unauthorized packet (cmd ${cmd}) from ${peer} before CMD_WORKER_CONNECT/CMD_GATEWAY_CLIENT_CONNECT; connection closed.`;
 export const unknownCommand = (peer: string, cmd: number) =>
   `Gateway: unknown command ${cmd} from ${peer}; connection closed (the peer does not speak this GatewayProtocol).`;
-export const protocolErrorFrom = (tier: string, peer: string, reason: string) => `${tier}: ${peer}: ${reason}`;
 export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
 export const registerAuthTimeout = (peer: string) =>
@@ -158,3 +157,52 @@ export const subscribeMessageOutsideGateway = (handler: string) =>
   `${handler} has @SubscribeMessage() but its class is not a @WebSocketGateway(): it is never called. Add @WebSocketGateway() to a class of its own (a @GatewayEvents class takes @OnMessage()).`;
 export const foreignParamDecorators = (handler: string) =>
   `${handler} has parameter decorators an @OnConnect/@OnMessage/@OnClose handler does not fill (@MessageBody, @ConnectedSocket, @Ack, @Body…): those parameters are undefined. Use @Payload(), @ClientId(), @Session() and @Ctx(), or make the class a @WebSocketGateway().`;
+
+// ---- Option problems: each one line of the GatewayWorkerOptionsError thrown at startup. ----
+
+export const optionNotPositiveInt = (name: string, got?: unknown, unit?: string) =>
+  `${name} must be a positive integer${unit ? ` (${unit})` : ''}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
+export const optionNotNonNegativeInt = (name: string, got?: unknown, unit?: string) =>
+  `${name} must be an integer ≥ 0${unit ? ` (${unit})` : ''}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
+export const optionNotOneOf = (name: string, choices: readonly string[]) => `${name} must be ${choices.map((c) => `'${c}'`).join(' or ')}`;
+export const optionNotIPv4 = (name: string, value: unknown, why?: string) => `${name} "${String(value)}" must be an IPv4 literal${why ? `: ${why}` : ''}`;
+export const registerAddressEmpty = () => 'registerAddress is empty; give at least one "host:port" of a Register';
+export const registerAddressInvalid = (address: unknown) => `registerAddress ${JSON.stringify(address)} is not "host:port" with a port of 1-65535`;
+export const registerListenInvalid = (listen: unknown) => `register.listen "${String(listen)}" is not "text://host:port" with a port of 0-65535`;
+export const secretKeyNotString = () => 'secretKey must be a string';
+export const listenMissing = () => 'gateway.listen is missing; give e.g. "websocket://0.0.0.0:7272"';
+export const listenNotString = (uri: unknown) => `gateway.listen: ${JSON.stringify(uri)} is not a string like "websocket://0.0.0.0:7272"`;
+export const listenWithoutProtocol = (uri: string, protocols: readonly string[]) =>
+  `gateway.listen: "${uri}" has no protocol; write it as "<protocol>://<host>:<port>" with protocol ${protocols.join(', ')}`;
+export const listenUnknownProtocol = (scheme: string, uri: string, protocols: readonly string[]) =>
+  `gateway.listen: unknown protocol "${scheme}" in "${uri}"; use one of ${protocols.join(', ')}`;
+export const listenWithoutPort = (uri: string) => `gateway.listen: "${uri}" has no valid port (0-65535; 0 lets the OS choose)`;
+export const startPortInvalid = (startPort: unknown) => `gateway.startPort ${JSON.stringify(startPort)} is not a port (1-65535, or 0 for OS-chosen)`;
+export const lanPortOutOfRange = (port: number) => `gateway.startPort + processIndex (${port}) is beyond 65535`;
+export const tlsNotObject = () => 'gateway.tls must be an object like { cert: "/path/cert.pem", key: "/path/key.pem" }';
+export const tlsSourceInvalid = (key: string) => `gateway.tls.${key} must be a file path or the contents (string or Buffer)`;
+export const tlsIncomplete = () => 'gateway.tls needs cert and key (or pfx)';
+export const tlsUnused = () =>
+  `gateway.tls is set but no listener uses TLS: write "wss://…" or "<protocol>+tls://…" in gateway.listen, or set gateway.transport to 'ssl'`;
+export const tlsMissing = (uri: string) => `gateway.listen "${uri}" uses TLS but gateway.tls (cert and key) is missing`;
+export const trustedProxyInvalid = (problem: string) => `gateway.trustedProxies: ${problem}`;
+export const pingIntervalInvalid = () => 'gateway.pingInterval must be a number of seconds ≥ 0 (0 turns the heartbeat off)';
+export const pingDataInvalid = () => 'gateway.pingData must be a string or a Buffer';
+export const metricsPortInvalid = () => 'metrics.port must be a port (0-65535)';
+export const workerNameInvalid = () => 'businessWorker.name must be a non-empty string without ":"';
+
+// ---- PHP serialize (lib/protocol): what went wrong with a value or with serialized bytes. ----
+
+export const phpSerializeFailed = (path: string, problem: string, hint: string) => `Cannot PHP-serialize ${path}: found ${problem}. ${hint}`;
+export const phpUnserializeInvalid = (at: number, expected: string, found: string) =>
+  `Invalid PHP serialized data at byte ${at}: expected ${expected}, found ${found}. ` +
+  'The input is not complete, well-formed PHP serialize() output; drop it (or keep the previous value) and check what produced it.';
+export const phpUnserializeInputType = (type: string) => `phpUnserialize() needs a Buffer or a string, got ${type}.`;
+export const phpUnserializeTooDeep = () => 'PHP serialized data nests too deeply for the remaining call stack. Drop it, or lower maxDepth.';
+export const phpUnserializeMaxDepth = (limit: number, got: unknown) => `maxDepth must be an integer from 1 to ${limit}, got ${String(got)}.`;
+export const phpKeyNotInt64 = (key: number) => `PHP array key ${key} is not an integer in the signed 64-bit range. Use an integer or a string key.`;
+export const phpKeyOutOfRange = (key: bigint) => `PHP array key ${key} is outside the signed 64-bit range. Use a string key.`;
+export const phpKeyWrongType = (type: string) => `A PHP array key must be a string or an integer, got ${type}.`;
+export const sessionMergeUndecodable = (which: string, reason: string) => `UPDATE_SESSION: the ${which} cannot be decoded. ${reason}`;
+export const sessionMergeNotArray = (which: string, type: string) =>
+  `UPDATE_SESSION: the ${which} decodes to ${type}, not an array, so it cannot be merged. Keep the old session and fix the sender.`;

@@ -35,6 +35,8 @@ import { GatewayWsAdapter } from './websockets/gateway-ws.adapter.js';
  * `@WebSocketGateway` classes (`@nestjs/websockets`) in the app's providers are served on the
  * cluster by `GatewayWsAdapter`, which the module installs as the app's websocket adapter.
  * The module is global unless `global: false`.
+ *
+ * @publicApi
  */
 @Module({
   imports: [DiscoveryModule],

@@ -37,12 +37,18 @@ import { asSession, entriesOf, replySource, textOf } from './service/query-reply
 import { selectExt } from './service/select-query.js';
 import { replaceRecursive } from './utils/replace-recursive.js';
 
-/** What can be sent to a client: text, bytes, or a value sent as JSON text. */
+/**
+ * What can be sent to a client: text, bytes, or a value sent as JSON text.
+ *
+ * @publicApi
+ */
 export type GatewayMessage = string | Buffer | Uint8Array | number | boolean | object;
 
 /**
  * A uid or a group. `"42"` and `42` are the same uid/group (PHP array keys); results give them
  * back as strings. PHP-empty values (`''`, `'0'`, `0`) cannot be bound or joined.
+ *
+ * @publicApi
  */
 export type GatewayKey = string | number;
 
@@ -69,6 +75,8 @@ const NULL_BODY = Buffer.from('N;');
  * - Results use TypeScript shapes instead of PHP's `{x: x}` maps: client_ids, uids and groups as
  *   `string[]` (each once), per-client or per-group results as `Record<string, …>` (whose
  *   integer-like keys, like any JS object's, enumerate first).
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayService {
@@ -455,7 +463,7 @@ export class GatewayService {
   /**
    * Every group's distinct uids: `{group: uids}` (PHP `getAllGroupUidList`, CMD_SELECT of uid and
    * groups). Members without a uid are skipped. PHP stops reading a gateway's reply at the first
-   * connection without a uid or groups (a `break` meant as `continue`, PROTOCOL.md §7.1), so its
+   * connection without a uid or groups (a `break` meant as `continue`, docs/protocol.md §7.1), so its
    * result is often incomplete; this one is complete.
    */
   async getAllGroupUidList(options?: QueryOptions): Promise<Record<string, string[]>> {
@@ -470,7 +478,7 @@ export class GatewayService {
   /**
    * Every group's members: `{group: client_ids}` (PHP `getAllGroupClientIdList`, CMD_SELECT of
    * groups). PHP stops reading a gateway's reply at the first connection in no group (the `break`
-   * bug of PROTOCOL.md §7.1); this one skips such connections and is complete.
+   * bug of docs/protocol.md §7.1); this one skips such connections and is complete.
    */
   async getAllGroupClientIdList(options?: QueryOptions): Promise<Record<string, string[]>> {
     return this.fanOut('getAllGroupClientIdList', this.select(['groups']), clientIdsByGroup, options);
@@ -637,7 +645,7 @@ export class GatewayService {
   /**
    * Asks every gateway the Register lists (at once, each with its own timeout) and merges the
    * answers. A gateway that fails — timeout, unreachable, unreadable reply — contributes nothing
-   * and makes the result partial (PROTOCOL.md §7.1).
+   * and makes the result partial (docs/protocol.md §7.1).
    */
   private async fanOut<A, R>(method: string, packet: Buffer, merger: ReplyMerger<A, R>, options?: QueryOptions): Promise<R> {
     const transport = this.transport();

@@ -22,7 +22,11 @@ import { GatewayHandlerRegistry, type GatewayEventHandler } from './gateway-hand
 import { SerialQueues } from './serial-queues.js';
 import { SessionTracker } from './session-tracker.js';
 
-/** Events of the BusinessWorkerServer, for `server.on()`. */
+/**
+ * Events of the BusinessWorkerServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type BusinessWorkerServerEvents = {
   /** The Register sent a new gateway list. */
   addresses: (addresses: string[]) => void;
@@ -40,7 +44,7 @@ interface QueuedEvent {
 }
 
 /**
- * The BusinessWorker tier (PROTOCOL.md §6): learns the gateways from the Register, keeps a worker
+ * The BusinessWorker tier (docs/protocol.md §6): learns the gateways from the Register, keeps a worker
  * connection to each, and runs your `@OnConnect` / `@OnMessage` / `@OnClose` handlers for their
  * clients — one client's events strictly in order, different clients concurrently — writing the
  * session back to the gateway when each handler settles.
@@ -52,6 +56,8 @@ interface QueuedEvent {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> implements CustomTransportStrategy, GatewayEventHost {
@@ -450,7 +456,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     }
   }
 
-  /** Sends CMD_SET_SESSION when the handler changed the session (PROTOCOL.md §6.5). */
+  /** Sends CMD_SET_SESSION when the handler changed the session (docs/protocol.md §6.5). */
   private writeBack(ctx: GatewayEventContext): void {
     if (!ctx.sessionTouched) return;
     let bytes: Buffer;

@@ -8,10 +8,18 @@ import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import type { GatewayListenerInfo } from '../protocol/extension-command.js';
 import { WebSocketConnectRequest } from './websocket-connect.request.js';
 
-/** The client events a BusinessWorker dispatches to handlers. */
+/**
+ * The client events a BusinessWorker dispatches to handlers.
+ *
+ * @publicApi
+ */
 export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect';
 
-/** A client session as handlers see it: a plain object, PHP-serialized on the wire. */
+/**
+ * A client session as handlers see it: a plain object, PHP-serialized on the wire.
+ *
+ * @publicApi
+ */
 export type GatewaySession = Record<string, any>;
 
 const EVENT_OF: Record<number, GatewayEventName> = {
@@ -34,6 +42,8 @@ export interface GatewayEventHost {
  * it, the message, and its session. PHP keeps these in `Context` statics and `$_SERVER`; here they
  * travel with the call (and through AsyncLocalStorage for GatewayService), so concurrent events of
  * different clients never see each other's state.
+ *
+ * @publicApi
  */
 export class GatewayEventContext {
   /** The event: `'connect'`, `'message'`, `'close'` or `'websocketConnect'`. */

@@ -27,7 +27,7 @@ export interface GatewayLinkOptions {
 }
 
 /**
- * A BusinessWorker's "worker connection" to one gateway process (PROTOCOL.md §6.3): it starts
+ * A BusinessWorker's "worker connection" to one gateway process (docs/protocol.md §6.3): it starts
  * with CMD_WORKER_CONNECT (queued before the TCP connect completes, as PHP does), then carries
  * events from the gateway and commands to it, in order.
  */

@@ -9,14 +9,22 @@ import { parseRegisterMessage, readAddresses, workerConnectLine } from '../proto
 import type { ProcessStats } from '../protocol/process-stats.js';
 import { splitAddress } from '../utils/ip.util.js';
 
-/** What `status` needs to reach the cluster. */
+/**
+ * What `status` needs to reach the cluster.
+ *
+ * @publicApi
+ */
 export interface ClusterStatusOptions {
   registerAddresses: string[];
   secretKey: string;
   timeout: number;
 }
 
-/** The whole cluster, as the Register and every gateway describe it. */
+/**
+ * The whole cluster, as the Register and every gateway describe it.
+ *
+ * @publicApi
+ */
 export interface ClusterStatus {
   gateways: ProcessStats[];
   workers: ProcessStats[];
@@ -58,6 +66,8 @@ export function fetchGatewayAddresses(options: ClusterStatusOptions): Promise<st
 /**
  * Collects the status of every gateway (CMD_STATUS, a TypeScript extension on the internal port)
  * and of the workers connected to them, across all hosts the Register knows.
+ *
+ * @publicApi
  */
 export async function fetchClusterStatus(options: ClusterStatusOptions): Promise<ClusterStatus> {
   const addresses = await fetchGatewayAddresses(options);
@@ -89,7 +99,11 @@ export async function fetchClusterStatus(options: ClusterStatusOptions): Promise
 
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)}M`;
 
-/** PHP-style status table with a summary line. */
+/**
+ * PHP-style status table with a summary line.
+ *
+ * @publicApi
+ */
 export function formatClusterStatus(status: ClusterStatus): string {
   const head = ['host', 'pid', 'memory', 'listening', 'name', 'connections', 'send_fail', 'total_request', 'qps', 'state'];
   const rows = [...status.gateways, ...status.workers].map((p) => [

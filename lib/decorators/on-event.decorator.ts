@@ -5,15 +5,23 @@ import type { GatewayEventName } from '../business-worker/gateway-event-context.
 /**
  * Runs the method when a client connects (PHP `Events::onConnect`). A guard that denies it, or a
  * `ForbiddenException` thrown from it, closes that client's connection.
+ *
+ * @publicApi
  */
 export const OnConnect = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'connect');
 
-/** Runs the method for every message a client sends (PHP `Events::onMessage`), in order per client. */
+/**
+ * Runs the method for every message a client sends (PHP `Events::onMessage`), in order per client.
+ *
+ * @publicApi
+ */
 export const OnMessage = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'message');
 
 /**
  * Runs the method after a client's connection closed (PHP `Events::onClose`). The client is
  * already gone from the gateway: sends to it go nowhere, and session changes are not written back.
+ *
+ * @publicApi
  */
 export const OnClose = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'close');
 
@@ -26,5 +34,7 @@ export const OnClose = (): MethodDecorator => SetMetadata<string, GatewayEventNa
  * exception with an HTTP status (`UnauthorizedException` → 401), refuses the upgrade with that
  * status before any websocket exists, so the client never gets a client_id and `@OnConnect` never
  * runs. Behind a PHP gateway (which has already accepted) the connection is closed instead.
+ *
+ * @publicApi
  */
 export const OnWebSocketConnect = (): MethodDecorator => SetMetadata<string, GatewayEventName>(ON_EVENT_METADATA, 'websocketConnect');

@@ -36,7 +36,11 @@ const WORKER_PING_INTERVAL = 25_000;
 /** How long close() lets workers see their last events before cutting the links. */
 const INNER_CLOSE_GRACE = 500;
 
-/** Events of the GatewayServer, for `server.on()`. */
+/**
+ * Events of the GatewayServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type GatewayServerEvents = {
   /** A client connected: its client_id. */
   connect: (clientId: string) => void;
@@ -76,6 +80,8 @@ interface GatewayParts {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy {

@@ -3,7 +3,9 @@ import type { TlsOptions } from 'node:tls';
 
 /**
  * Options of the Register tier (the discovery service gateways and workers meet at).
- * A Register is one process; its state lives in memory (PROTOCOL.md §1).
+ * A Register is one process; its state lives in memory (docs/protocol.md §1).
+ *
+ * @publicApi
  */
 export interface RegisterOptions {
   /** Where to listen: `"text://0.0.0.0:1236"` or `"0.0.0.0:1236"`. Default: the port of the first `registerAddress`, on all interfaces. */
@@ -22,7 +24,11 @@ export interface RegisterOptions {
   maxConnectionsPerIp?: number;
 }
 
-/** Options of the Gateway tier: the processes that hold client connections. */
+/**
+ * Options of the Gateway tier: the processes that hold client connections.
+ *
+ * @publicApi
+ */
 export interface GatewayOptions {
   /**
    * Public listen URI(s): `text://` (newline-delimited, telnet works), `frame://` (4-byte length
@@ -65,7 +71,7 @@ export interface GatewayOptions {
    * anyone else are ignored. Default `[]`.
    */
   trustedProxies?: string[];
-  /** Heartbeat period in seconds (fractions allowed); `0` turns the heartbeat off (PROTOCOL.md §5.9). Default `0`. */
+  /** Heartbeat period in seconds (fractions allowed); `0` turns the heartbeat off (docs/protocol.md §5.9). Default `0`. */
   pingInterval?: number;
   /**
    * Close a client after this many `pingInterval`s without a message from it; `0` never closes
@@ -127,10 +133,18 @@ export interface GatewayOptions {
   maxConnectionsPerIp?: number;
 }
 
-/** PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs. */
+/**
+ * PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs.
+ *
+ * @publicApi
+ */
 export type TlsSource = string | Buffer | (string | Buffer)[];
 
-/** `gateway.tls`: Node's TLS server options with `cert`, `key`, `ca` and `pfx` as paths or contents. */
+/**
+ * `gateway.tls`: Node's TLS server options with `cert`, `key`, `ca` and `pfx` as paths or contents.
+ *
+ * @publicApi
+ */
 export interface GatewayTlsOptions extends Omit<TlsOptions, 'cert' | 'key' | 'ca' | 'pfx'> {
   /** Certificate chain (PEM): a path, or contents. */
   cert?: TlsSource;
@@ -144,7 +158,11 @@ export interface GatewayTlsOptions extends Omit<TlsOptions, 'cert' | 'key' | 'ca
   passphrase?: string;
 }
 
-/** Options of the BusinessWorker tier: the processes that run your event handlers. */
+/**
+ * Options of the BusinessWorker tier: the processes that run your event handlers.
+ *
+ * @publicApi
+ */
 export interface BusinessWorkerOptions {
   /**
    * Worker name; gateways identify a worker connection by `"<host>:<name>:<processIndex>"`, so it
@@ -171,7 +189,11 @@ export interface BusinessWorkerOptions {
   eventTimeout?: number;
 }
 
-/** The opt-in Prometheus endpoint (`metrics` option). */
+/**
+ * The opt-in Prometheus endpoint (`metrics` option).
+ *
+ * @publicApi
+ */
 export interface MetricsOptions {
   /** Port of the HTTP endpoint (0: OS-chosen). */
   port: number;
@@ -181,7 +203,11 @@ export interface MetricsOptions {
   path?: string;
 }
 
-/** Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`. */
+/**
+ * Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerModuleOptions {
   /** Register address(es) `"host:port"`; gateways and workers use all of them. Default `'127.0.0.1:1236'`. */
   registerAddress?: string | string[];
@@ -230,12 +256,20 @@ export interface GatewayWorkerModuleOptions {
   global?: boolean;
 }
 
-/** A class that builds the options, for `forRootAsync({ useClass })`. */
+/**
+ * A class that builds the options, for `forRootAsync({ useClass })`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerOptionsFactory {
   createGatewayWorkerOptions(): Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
 }
 
-/** Options of `GatewayWorkerModule.forRootAsync()`. */
+/**
+ * Options of `GatewayWorkerModule.forRootAsync()`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   useFactory?: (...args: any[]) => Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
   inject?: any[];

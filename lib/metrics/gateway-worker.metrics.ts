@@ -29,6 +29,8 @@ function totalCounter(registry: Registry, name: string, help: string, read: () =
  * connections, messages in and out, send failures, buffered bytes, worker events handled and their
  * duration. Exposed over HTTP when the `metrics` option is set (opt-in), or read with `metrics()`.
  * Counters are read from the servers' own totals at scrape time, so the hot paths only add numbers.
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDestroy {

@@ -3,7 +3,7 @@ import type { ClientProtocolName } from './client-protocol.js';
 
 /**
  * The TypeScript extensions of the GatewayProtocol. They use command numbers PHP leaves unused
- * (29–199, PROTOCOL.md §2.6) and travel only between peers that both announced them, so a PHP
+ * (29–199, docs/protocol.md §2.6) and travel only between peers that both announced them, so a PHP
  * gateway or worker never receives one:
  *
  * - a TypeScript worker adds `"features": [...]` to its CMD_WORKER_CONNECT JSON body (a PHP gateway

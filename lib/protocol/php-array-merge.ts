@@ -2,9 +2,10 @@ import { PhpUnserializeError } from '../errors/php-unserialize.error.js';
 import { phpSerialize, phpUnserializeExact } from './php-serialize.js';
 import { PhpArray } from './php-value.js';
 import type { PhpExactValue } from './php-value.js';
+import { sessionMergeNotArray, sessionMergeUndecodable } from '../gateway-worker.messages.js';
 
 /**
- * PHP `array_replace_recursive($base, ...$replacements)` (PROTOCOL.md §9.4) on exact-model arrays.
+ * PHP `array_replace_recursive($base, ...$replacements)` (docs/protocol.md §9.4) on exact-model arrays.
  *
  * For each `(k, v)` of each replacement, in order: when `base` has `k` and both `base[k]` and `v` are
  * arrays, they are merged recursively; otherwise `base[k] = v` (new keys go at the end; scalars,
@@ -57,15 +58,12 @@ function decodeSessionArray(bytes: Buffer, which: 'current session' | 'update'):
     v = phpUnserializeExact(bytes, { allowReferences: false });
   } catch (e) {
     if (e instanceof PhpUnserializeError) {
-      throw new PhpUnserializeError(`UPDATE_SESSION: the ${which} cannot be decoded. ${e.message}`, e.offset);
+      throw new PhpUnserializeError(sessionMergeUndecodable(which, e.message), e.offset);
     }
     throw e;
   }
   if (!(v instanceof PhpArray)) {
-    throw new PhpUnserializeError(
-      `UPDATE_SESSION: the ${which} decodes to ${describeType(v)}, not an array, so it cannot be merged. Keep the old session and fix the sender.`,
-      0,
-    );
+    throw new PhpUnserializeError(sessionMergeNotArray(which, describeType(v)), 0);
   }
   return v;
 }

@@ -2,6 +2,8 @@
  * One process of the cluster as `gateway-worker status` shows it (the columns of PHP's status
  * table). Gateways report their own; workers report theirs to every gateway they are connected
  * to, so one query per gateway covers the whole cluster.
+ *
+ * @publicApi
  */
 export interface ProcessStats {
   tier: 'gateway' | 'business-worker';

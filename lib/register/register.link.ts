@@ -28,7 +28,7 @@ export interface RegisterLinkOptions {
 }
 
 /**
- * A persistent link to one Register (PROTOCOL.md §4.3): announce on connect, ping every 25 s when
+ * A persistent link to one Register (docs/protocol.md §4.3): announce on connect, ping every 25 s when
  * the Register is not on 127.0.0.1, reconnect 1 s after any close — so a restarted Register learns
  * the cluster again by itself. Unreachability is logged once per outage, not every second.
  */
