@@ -89,3 +89,13 @@ export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
 export const eventsLost = (worker: string, n: number) =>
   `Gateway: BusinessWorker ${worker} disconnected with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;
+
+// gateway-worker CLI (lib/cli/)
+export const cliUsageProblem = (problem: string, usage: string) => `${problem}\n\n${usage}`;
+export const cliUnknownCommand = (command: string, known: string[], usage: string) =>
+  `Unknown command "${command}" (commands: ${known.join(', ')}, help).\n\n${usage}`;
+export const cliMissingCommand = (usage: string) => `No command given.\n\n${usage}`;
+export const cliUnexpectedArgument = (arg: string, help: string) => `Unexpected argument "${arg}".\n\n${help}`;
+export const cliOptionNotForCommand = (option: string, command: string, help: string) =>
+  `Option --${option} does not apply to "${command}".\n\n${help}`;
+export const cliEmptyOptionValue = (option: string) => `Option --${option} needs a non-empty value.`;

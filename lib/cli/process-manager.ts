@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { GatewayWorkerTier } from '../gateway-worker.bootstrap.js';
 import type { ResolvedCliConfig } from './cli.config.js';
 import { ENV_GENERATION, ENV_PROCESS_INDEX, READY_MESSAGE } from './cli.constants.js';
@@ -155,6 +155,12 @@ export class ProcessManager {
     }, this.config.stopTimeout);
     await exited;
     clearTimeout(timer);
+    if (this.stopping) this.log(`${slot.tier} ${slot.index} (pid ${slot.pid}) stopped`);
+  }
+
+  /** Removes the process table file (once everything has stopped). */
+  removeState(): void {
+    rmSync(this.stateFile, { force: true });
   }
 
   private writeState(): void {

@@ -9,7 +9,7 @@ import { repoPath } from './processes.js';
 const run = promisify(execFile);
 
 /** A directory with a gateway-worker.config.json running the test fixture app (dist/test/fixtures/cluster-app). */
-export async function fixtureCluster(counts: { gateways: number; workers: number }) {
+export async function fixtureCluster(counts: { gateways: number; workers: number }, extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
   const entry = (f: string) => repoPath(`dist/test/fixtures/cluster-app/${f}.main.js`);
   writeFileSync(
@@ -36,6 +36,7 @@ export async function fixtureCluster(counts: { gateways: number; workers: number
     FIXTURE_VERSION_FILE: versionFile,
     GATEWAY_WORKER_REGISTER_ADDRESS: register,
     GATEWAY_WORKER_SECRET_KEY: 'fixture-secret',
+    ...extraEnv,
   };
   /** Runs the CLI in that directory; resolves with its exit code and output. */
   const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
@@ -47,5 +48,5 @@ export async function fixtureCluster(counts: { gateways: number; workers: number
       return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
     }
   };
-  return { dir, versionFile, textPort: Number(env.FIXTURE_TEXT_PORT), register, cli };
+  return { dir, versionFile, textPort: Number(env.FIXTURE_TEXT_PORT), register, env, cli };
 }
