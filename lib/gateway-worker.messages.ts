@@ -99,3 +99,6 @@ export const cliUnexpectedArgument = (arg: string, help: string) => `Unexpected 
 export const cliOptionNotForCommand = (option: string, command: string, help: string) =>
   `Option --${option} does not apply to "${command}".\n\n${help}`;
 export const cliEmptyOptionValue = (option: string) => `Option --${option} needs a non-empty value.`;
+export const tierNotReady = (tier: string, index: number, pid: number, ms: number) =>
+  `${tier} ${index} (pid ${pid}) did not become ready within ${ms} ms; see its log. An entry file that boots its tier ` +
+  `with NestFactory.createMicroservice()/connectMicroservice() instead of startGatewayWorkerTier() must call signalGatewayWorkerReady() once listen() has resolved.`;

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { GatewayWorkerTier } from '../gateway-worker.bootstrap.js';
+import { tierNotReady } from '../gateway-worker.messages.js';
 import type { ResolvedCliConfig } from './cli.config.js';
 import { ENV_GENERATION, ENV_PROCESS_INDEX, READY_MESSAGE } from './cli.constants.js';
 
@@ -109,7 +110,7 @@ export class ProcessManager {
     this.writeState();
     worker.on('exit', (code, signal) => this.onExit(slot, code, signal));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${tier} ${index} (pid ${slot.pid}) did not become ready within ${READY_TIMEOUT} ms; see its log`)), READY_TIMEOUT);
+      const timer = setTimeout(() => reject(new Error(tierNotReady(tier, index, slot.pid, READY_TIMEOUT))), READY_TIMEOUT);
       // Plain processes are ready when they run; tiers say so once they serve.
       const readyOn = tier === 'process' ? 'online' : 'message';
       const onMessage = (msg?: unknown) => {
