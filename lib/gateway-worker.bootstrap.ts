@@ -1,4 +1,4 @@
-import type { INestMicroservice, LoggerService, LogLevel, Type } from '@nestjs/common';
+import type { INestApplication, INestMicroservice, LoggerService, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AsyncMicroserviceOptions } from '@nestjs/microservices';
 import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
@@ -16,7 +16,7 @@ const STRATEGY: Record<GatewayWorkerTier, Type> = {
 };
 
 /** Options of `startGatewayWorkerTier`. */
-export interface GatewayWorkerTierOptions {
+export interface GatewayWorkerTierOptions<App = INestMicroservice> {
   /** Enable Nest's shutdown hooks, so SIGTERM/SIGINT stop the tier gracefully. Default `true`. */
   shutdownHooks?: boolean;
   /** Passed to `NestFactory.createMicroservice`: a LoggerService, the log levels, or `false`. */
@@ -31,8 +31,17 @@ export interface GatewayWorkerTierOptions {
    * `useGlobalGuards()`, `useGlobalInterceptors()`, `useGlobalFilters()` and
    * `app.useLogger(app.get(Logger))` go, so they apply to every handler from the first event.
    */
-  configure?: (app: INestMicroservice) => void | Promise<void>;
+  configure?: (app: App) => void | Promise<void>;
 }
+
+/** Options of `startGatewayWorkerTier(module, 'all')`, the one-process development mode. */
+export interface GatewayWorkerDevOptions extends GatewayWorkerTierOptions<INestApplication> {
+  /** Serve the app's HTTP controllers on this port (and host; default every interface). Without it, no HTTP port is opened. */
+  http?: { port: number; host?: string };
+}
+
+/** The order the tiers start in: gateways and workers find each other through the Register. */
+const TIER_ORDER: GatewayWorkerTier[] = ['register', 'gateway', 'business-worker'];
 
 /**
  * Boots one tier of an app module as a Nest microservice and starts it — the short form of
@@ -49,12 +58,15 @@ export interface GatewayWorkerTierOptions {
  *
  * Shutdown hooks are enabled unless `shutdownHooks: false`, so SIGTERM/SIGINT stop the tier gracefully.
  */
+export function startGatewayWorkerTier(module: Type | Record<string, unknown>, tier: GatewayWorkerTier, options?: GatewayWorkerTierOptions): Promise<INestMicroservice>;
+export function startGatewayWorkerTier(module: Type | Record<string, unknown>, tier: 'all', options?: GatewayWorkerDevOptions): Promise<INestApplication>;
 export async function startGatewayWorkerTier(
   module: Type | Record<string, unknown>,
-  tier: GatewayWorkerTier,
-  options: GatewayWorkerTierOptions = {},
-): Promise<INestMicroservice> {
-  const app = await NestFactory.createMicroservice<AsyncMicroserviceOptions>(module as Type, {
+  tier: GatewayWorkerTier | 'all',
+  options: GatewayWorkerTierOptions | GatewayWorkerDevOptions = {},
+): Promise<INestMicroservice | INestApplication> {
+  if (tier === 'all') return startAllTiers(module, options as GatewayWorkerDevOptions);
+  const app: INestMicroservice = await NestFactory.createMicroservice<AsyncMicroserviceOptions>(module as Type, {
     inject: [STRATEGY[tier]],
     useFactory: (strategy: RegisterServer | GatewayServer | BusinessWorkerServer) => ({ strategy }),
     // Reject with the error (e.g. invalid options) instead of Nest's default process.abort().
@@ -63,8 +75,38 @@ export async function startGatewayWorkerTier(
     ...(options.bufferLogs !== undefined && { bufferLogs: options.bufferLogs }),
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
-  await options.configure?.(app);
+  await (options as GatewayWorkerTierOptions).configure?.(app);
   await app.listen();
+  signalGatewayWorkerReady();
+  return app;
+}
+
+/**
+ * The development mode: Register, Gateway and BusinessWorker of one module in one process and one
+ * DI container — an HTTP app (`NestFactory.create`, so it needs an HTTP adapter such as
+ * `@nestjs/platform-express`) with the three servers connected as microservices, started in order,
+ * then the HTTP port. The microservices inherit the app's global enhancers (set in `configure`).
+ * Closing the app (SIGTERM/SIGINT with shutdown hooks, e.g. from `nest start --watch`) closes
+ * every port, so the next start can bind them again at once.
+ */
+async function startAllTiers(module: Type | Record<string, unknown>, options: GatewayWorkerDevOptions): Promise<INestApplication> {
+  const app = await NestFactory.create(module as Type, {
+    abortOnError: false,
+    ...(options.logger !== undefined && { logger: options.logger }),
+    ...(options.bufferLogs !== undefined && { bufferLogs: options.bufferLogs }),
+  });
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
+  const servers = TIER_ORDER.map((t) => app.connectMicroservice({ strategy: app.get(STRATEGY[t]) }, { inheritAppConfig: true }));
+  await options.configure?.(app);
+  await app.init();
+  try {
+    for (const server of servers) await server.listen();
+    if (options.http?.host) await app.listen(options.http.port, options.http.host);
+    else if (options.http) await app.listen(options.http.port);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   signalGatewayWorkerReady();
   return app;
 }
