@@ -102,3 +102,6 @@ export const cliEmptyOptionValue = (option: string) => `Option --${option} needs
 export const tierNotReady = (tier: string, index: number, pid: number, ms: number) =>
   `${tier} ${index} (pid ${pid}) did not become ready within ${ms} ms; see its log. An entry file that boots its tier ` +
   `with NestFactory.createMicroservice()/connectMicroservice() instead of startGatewayWorkerTier() must call signalGatewayWorkerReady() once listen() has resolved.`;
+export const metricsEndpoint = (host: string, port: number, path: string) =>
+  `Prometheus metrics on http://${host}:${port}${path} (health checks: /healthz, /readyz)`;
+export const healthEndpoints = (host: string, port: number) => `Health checks on http://${host}:${port}/healthz and /readyz`;

@@ -220,6 +220,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     if (!Number.isInteger(o.metrics.port) || o.metrics.port < 0 || o.metrics.port > 65535) problems.push('metrics.port must be a port (0-65535)');
     metrics = { port: o.metrics.port, host: o.metrics.host ?? '0.0.0.0', path: o.metrics.path ?? '/metrics' };
   }
+  const h = o.health ?? {};
+  if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 0 || h.port > 65535)) problems.push('health.port must be a port (0-65535)');
+  const health = { port: h.port ?? null, host: h.host ?? '0.0.0.0', maxEventLoopDelay: positive('health.maxEventLoopDelay', h.maxEventLoopDelay, 2000) };
   if (typeof businessWorker.name !== 'string' || businessWorker.name === '' || businessWorker.name.includes(':')) {
     problems.push('businessWorker.name must be a non-empty string without ":"');
   }
@@ -239,5 +242,6 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     gateway,
     businessWorker,
     metrics,
+    health,
   };
 }
