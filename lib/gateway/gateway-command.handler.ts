@@ -9,6 +9,8 @@ import type { ClientConnection } from './client-connection.js';
 import { phpKey, type GatewayTables } from './gateway-tables.js';
 import type { InnerConnection } from './inner-connection.js';
 import { OutgoingMessage } from './outgoing-message.js';
+import { GATEWAY_PROBE_EXT, type GatewayProbeReply } from '../protocol/gateway-probe.js';
+import { ExtensionCommand } from './extension-protocol.js';
 
 const N_NULL = Buffer.from('N;');
 const EMPTY_ARRAY = Buffer.from('a:0:{}');
@@ -112,6 +114,12 @@ export class GatewayCommandHandler {
         conn.reply(client ? (client.session.length ? client.session : EMPTY_ARRAY) : N_NULL);
         return true;
       case GatewayCommand.IS_ONLINE:
+        // The probe of `gateway-worker status` (lib/protocol/gateway-probe.ts): a PHP gateway answers it `i:0;`.
+        if (packet.connectionId === 0 && packet.extData.toString() === GATEWAY_PROBE_EXT) {
+          const probe: GatewayProbeReply = { implementation: 'typescript', commands: Object.values(ExtensionCommand) };
+          this.replyValue(conn, JSON.stringify(probe));
+          return true;
+        }
         this.replyValue(conn, client ? 1 : 0);
         return true;
       case GatewayCommand.GET_ALL_CLIENT_SESSIONS:

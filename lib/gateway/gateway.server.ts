@@ -22,6 +22,7 @@ import { GatewayCounters } from './gateway-counters.js';
 import { WorkerWaitRoom } from './worker-wait-room.js';
 import { RateMeter } from '../metrics/rate-meter.js';
 import type { ProcessStats } from '../metrics/process-stats.interface.js';
+import { phpWorkerStats } from '../metrics/php-peer.stats.js';
 import { phpSerialize } from '../protocol/php-serialize.js';
 import { GatewayCommandHandler, type GatewayCommandHost } from './gateway-command.handler.js';
 import { GatewayTables } from './gateway-tables.js';
@@ -654,6 +655,8 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       const reply: GatewayStatusReply = { gateway: this.stats(), workers: [] };
       for (const w of this.router.workers.values()) {
         if (w.stats) reply.workers.push({ ...w.stats, host: w.stats.host || (w.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), state: w.draining ? 'draining' : w.stats.state });
+        // A PHP worker (it announced no features) never reports stats: list what the gateway knows of it.
+        else if (!w.wantsGatewayInfo && w.workerKey) reply.workers.push(phpWorkerStats(w.workerKey, w.socket.remoteAddress ?? ''));
       }
       conn.reply(phpSerialize(JSON.stringify(reply)));
       return true;
