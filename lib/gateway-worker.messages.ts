@@ -105,3 +105,7 @@ export const tierNotReady = (tier: string, index: number, pid: number, ms: numbe
 export const metricsEndpoint = (host: string, port: number, path: string) =>
   `Prometheus metrics on http://${host}:${port}${path} (health checks: /healthz, /readyz)`;
 export const healthEndpoints = (host: string, port: number) => `Health checks on http://${host}:${port}/healthz and /readyz`;
+export const registerRefusedReason = () => 'the Register closed the link right after the announcement: it refuses the secret key';
+export const registerRefused = (tier: string, address: string) =>
+  `${tier}: the Register at ${address} refuses this peer: it closes the link right after the announcement, which it does for a wrong secret key ` +
+  `(the Register logs the refusal, naming this peer). Give every tier of the cluster the same secretKey. Retrying every second; logged again only when this changes.`;
