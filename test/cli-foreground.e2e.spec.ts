@@ -74,4 +74,20 @@ describe('gateway-worker start in the foreground: Ctrl-C stops the tiers in orde
     await sleep(100);
     expect(alive(status.master)).toBe(false);
   }, 90_000);
+
+  it('the `start` process killed outright (SIGKILL, a closed terminal): the master notices and stops every tier', async () => {
+    const cluster = await fixtureCluster({ gateways: 1, workers: 1 });
+    const child = spawn(process.execPath, [repoPath('dist/lib/cli/gateway-worker.cli.js'), 'start'], { cwd: cluster.dir, env: cluster.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    front = child;
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('started 3 processes'), 'the cluster to start', 40_000);
+    const status = JSON.parse((await cluster.cli('status', '--json')).out) as StatusJson;
+    const all = [status.master, ...status.processes.map((p) => p.pid)];
+    pids.push(...all);
+    child.kill('SIGKILL');
+    await waitFor(() => all.every((pid) => !alive(pid)), 'the master and every tier to exit', 20_000);
+    expect(existsSync(join(cluster.dir, 'gateway-worker.pid'))).toBe(false);
+  }, 60_000);
 });

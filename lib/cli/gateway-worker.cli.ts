@@ -143,6 +143,8 @@ async function runMaster(config: ResolvedCliConfig, mode: string): Promise<numbe
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
+  // The `start` process in front of this one went away (killed, terminal closed): stop too.
+  if (mode === 'foreground') process.once('disconnect', () => void stop());
   // SIGUSR1 belongs to Node's debugger: reload is SIGUSR2.
   process.on('SIGUSR2', () => void manager.reload().catch((err: Error) => log(`reload failed: ${err.message}`)));
   try {
@@ -156,8 +158,7 @@ async function runMaster(config: ResolvedCliConfig, mode: string): Promise<numbe
   }
   if (process.send) {
     process.send(STARTED_MESSAGE);
-    if (mode === 'foreground') process.once('disconnect', () => void stop());
-    else process.disconnect();
+    if (mode !== 'foreground') process.disconnect();
   }
   return new Promise<number>(() => undefined); // runs until a signal stops it
 }

@@ -58,6 +58,8 @@ export class ProcessManager {
   async start(): Promise<void> {
     for (const tier of ['register', 'gateway', 'business-worker', 'process'] as const) {
       for (const spec of this.config.tiers.filter((t) => t.tier === tier)) {
+        // Stopped while starting (Ctrl-C): start nothing more.
+        if (this.stopping) return;
         await Promise.all(Array.from({ length: spec.count }, (_, i) => this.fork(tier, i, spec.entry, 0)));
       }
     }
