@@ -1,4 +1,4 @@
-import type { INestApplication, INestMicroservice, LoggerService, LogLevel, Type } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, type INestMicroservice, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AsyncMicroserviceOptions } from '@nestjs/microservices';
 import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
@@ -40,6 +40,23 @@ export interface GatewayWorkerDevOptions extends GatewayWorkerTierOptions<INestA
   http?: { port: number; host?: string };
 }
 
+/**
+ * The logger option, with Nest's ConsoleLogger told not to colour when the output is not a
+ * terminal (a log file, a pipe, a container's log): Nest colours unless NO_COLOR is set, which
+ * fills such logs with ANSI escape codes. A LoggerService given, `false`, a terminal or
+ * FORCE_COLOR leave it as it is.
+ */
+function plainWhenNotTerminal(logger: GatewayWorkerTierOptions['logger']): GatewayWorkerTierOptions['logger'] {
+  if ((logger !== undefined && !Array.isArray(logger)) || process.stdout.isTTY || process.env.FORCE_COLOR) return logger;
+  return new ConsoleLogger({ colors: false, ...(logger && { logLevels: logger }) });
+}
+
+/** `logger` and `bufferLogs` for NestFactory. */
+function logOptions(options: Pick<GatewayWorkerTierOptions, 'logger' | 'bufferLogs'>): { logger?: LoggerService | LogLevel[] | false; bufferLogs?: boolean } {
+  const logger = plainWhenNotTerminal(options.logger);
+  return { ...(logger !== undefined && { logger }), ...(options.bufferLogs !== undefined && { bufferLogs: options.bufferLogs }) };
+}
+
 /** The order the tiers start in: gateways and workers find each other through the Register. */
 const TIER_ORDER: GatewayWorkerTier[] = ['register', 'gateway', 'business-worker'];
 
@@ -71,8 +88,7 @@ export async function startGatewayWorkerTier(
     useFactory: (strategy: RegisterServer | GatewayServer | BusinessWorkerServer) => ({ strategy }),
     // Reject with the error (e.g. invalid options) instead of Nest's default process.abort().
     abortOnError: false,
-    ...(options.logger !== undefined && { logger: options.logger }),
-    ...(options.bufferLogs !== undefined && { bufferLogs: options.bufferLogs }),
+    ...logOptions(options),
   });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await (options as GatewayWorkerTierOptions).configure?.(app);
@@ -90,11 +106,7 @@ export async function startGatewayWorkerTier(
  * every port, so the next start can bind them again at once.
  */
 async function startAllTiers(module: Type | Record<string, unknown>, options: GatewayWorkerDevOptions): Promise<INestApplication> {
-  const app = await NestFactory.create(module as Type, {
-    abortOnError: false,
-    ...(options.logger !== undefined && { logger: options.logger }),
-    ...(options.bufferLogs !== undefined && { bufferLogs: options.bufferLogs }),
-  });
+  const app = await NestFactory.create(module as Type, { abortOnError: false, ...logOptions(options) });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   const servers = TIER_ORDER.map((t) => app.connectMicroservice({ strategy: app.get(STRATEGY[t]) }, { inheritAppConfig: true }));
   await options.configure?.(app);

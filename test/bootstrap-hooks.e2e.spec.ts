@@ -1,5 +1,6 @@
 import { Injectable, Module, ValidationPipe, type ArgumentMetadata, type INestMicroservice, type LoggerService, type PipeTransform } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +94,26 @@ describe('startGatewayWorkerTier hooks: configure, logger, bufferLogs', () => {
     expect(AppLogger.lines.some((l) => l.startsWith('log InstanceLoader') || l.startsWith('log NestFactory'))).toBe(true);
     expect(AppLogger.lines.some((l) => l.includes('successfully started'))).toBe(true);
   });
+});
+
+describe('startGatewayWorkerTier logs plain text when its output is not a terminal', () => {
+  it('a tier whose stdout is a pipe writes no ANSI colour codes (NO_COLOR unset)', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR' && k !== 'FORCE_COLOR')) as Record<string, string>;
+    const child = spawn(process.execPath, [repoPath('dist/sample/register.main.js')], {
+      env: { ...env, GW_REGISTER_ADDRESS: `127.0.0.1:${await freePort()}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => out.includes('Register listening on'), 'the Register to start', 15_000);
+      expect(out).toMatch(/\[Nest\] \d+ +- .* +LOG \[Register\] Register listening on/);
+      expect(out).not.toContain('\x1b[');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 20_000);
 });
 
 describe('the long form (NestFactory.createMicroservice + signalGatewayWorkerReady) under gateway-worker start', () => {
