@@ -102,13 +102,15 @@ export async function startGatewayWorkerTier(
  * DI container — an HTTP app (`NestFactory.create`, so it needs an HTTP adapter such as
  * `@nestjs/platform-express`) with the three servers connected as microservices, started in order,
  * then the HTTP port. The microservices inherit the app's global enhancers (set in `configure`).
- * Closing the app (SIGTERM/SIGINT with shutdown hooks, e.g. from `nest start --watch`) closes
- * every port, so the next start can bind them again at once.
+ * Closing the app (SIGTERM/SIGINT with shutdown hooks, e.g. from `nest start --watch`) closes the
+ * tiers in reverse order and every port, so the next start can bind them again at once.
  */
 async function startAllTiers(module: Type | Record<string, unknown>, options: GatewayWorkerDevOptions): Promise<INestApplication> {
   const app = await NestFactory.create(module as Type, { abortOnError: false, ...logOptions(options) });
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
-  const servers = TIER_ORDER.map((t) => app.connectMicroservice({ strategy: app.get(STRATEGY[t]) }, { inheritAppConfig: true }));
+  const strategies = TIER_ORDER.map((t) => app.get<RegisterServer | GatewayServer | BusinessWorkerServer>(STRATEGY[t]));
+  closeInReverseOrder(strategies);
+  const servers = strategies.map((strategy) => app.connectMicroservice({ strategy }, { inheritAppConfig: true }));
   await options.configure?.(app);
   await app.init();
   try {
@@ -121,6 +123,26 @@ async function startAllTiers(module: Type | Record<string, unknown>, options: Ga
   }
   signalGatewayWorkerReady();
   return app;
+}
+
+/**
+ * Makes the servers close one after the other, last started first — the worker drains, then the
+ * gateway closes its clients, then the Register goes — as `gateway-worker stop` stops separate
+ * processes. Nest closes the microservices of one app all at once, and a Register closing under
+ * a running gateway makes it warn that the Register is unreachable. Each `close()` is made to
+ * wait for the next tier's and to run once, however often Nest calls it.
+ */
+function closeInReverseOrder(servers: { close(): Promise<void> | void }[]): void {
+  servers.forEach((server, i) => {
+    const close = server.close.bind(server);
+    const before = servers[i + 1];
+    let closing: Promise<void> | null = null;
+    server.close = () =>
+      (closing ??= (async () => {
+        await before?.close();
+        await close();
+      })());
+  });
 }
 
 /**

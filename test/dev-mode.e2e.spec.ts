@@ -52,10 +52,16 @@ describe('dev mode: the chat in one process (startGatewayWorkerTier(module, \'al
     expect(dev.output()).not.toMatch(/ERROR|WARN/);
   });
 
-  it('stops on SIGTERM releasing every port, so a watch restart binds them again at once', async () => {
+  it('stops on SIGTERM tier by tier (worker, gateway, Register) without a warning, releasing every port, so a watch restart binds them again at once', async () => {
+    const { client } = await greeted(() => TextClient.connect(Number(env.GW_TEXT_PORT)), 10_000);
     await dev.stop();
+    client.close();
     expect(dev.child.exitCode ?? dev.child.signalCode).not.toBeNull();
-    expect(dev.output()).not.toMatch(/ERROR/);
+    const out = dev.output();
+    expect(out).not.toMatch(/ERROR|WARN/);
+    const drained = out.indexOf('finished draining and left');
+    expect(drained).toBeGreaterThan(0);
+    expect(out.indexOf('Register: gateway', out.lastIndexOf('joined'))).toBeGreaterThan(drained);
     const again = startNode('dist/sample/dev.main.js', env);
     try {
       await waitFor(() => again.output().includes('Chat (dev mode, one process)') || again.child.exitCode !== null, 'the second start', 20_000);
