@@ -1,7 +1,8 @@
 import { Injectable, type BeforeApplicationShutdown, type INestMicroservice } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusinessWorkerServer, GatewayServer, GatewayWorkerMetrics } from '../lib/index.js';
-import { boot, CapturingLogger } from './support/cluster.js';
+import { NestFactory } from '@nestjs/core';
+import { BusinessWorkerServer, GatewayServer, GatewayWorkerMetrics, RegisterServer } from '../lib/index.js';
+import { boot, CapturingLogger, tierModule } from './support/cluster.js';
 import { freePort, sleep, waitFor } from './support/net.js';
 
 interface Answer {
@@ -103,6 +104,22 @@ describe('health checks: /healthz and /readyz through a tier\'s life', () => {
     // The stall counts for 5 s, then the process is healthy again.
     await waitFor(async () => (await get(port, '/healthz'))?.status === 200, 'healthz to recover', 10_000);
   }, 30_000);
+
+  it('"starting" before the tier listens: the endpoints are up from app.init(), /readyz 503 until listen()', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const app = await NestFactory.createMicroservice(tierModule({ registerAddress: address, register: { listen: address }, health: { port: 0, host: '127.0.0.1' } }), {
+      inject: [RegisterServer],
+      useFactory: (strategy: RegisterServer) => ({ strategy }),
+      logger: false,
+    });
+    apps.push(app);
+    await app.init();
+    const port = app.get(GatewayWorkerMetrics).healthPort;
+    expect(await get(port, '/readyz')).toMatchObject({ status: 503, body: { status: 'starting', tiers: {} } });
+    expect((await get(port, '/healthz'))!.status).toBe(200);
+    await app.listen();
+    expect(await get(port, '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', tiers: { register: { ready: true } } } });
+  });
 
   it('/healthz and /readyz are on the metrics port too, next to /metrics', async () => {
     const address = `127.0.0.1:${await freePort()}`;
