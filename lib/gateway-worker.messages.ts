@@ -206,3 +206,23 @@ export const phpKeyWrongType = (type: string) => `A PHP array key must be a stri
 export const sessionMergeUndecodable = (which: string, reason: string) => `UPDATE_SESSION: the ${which} cannot be decoded. ${reason}`;
 export const sessionMergeNotArray = (which: string, type: string) =>
   `UPDATE_SESSION: the ${which} decodes to ${type}, not an array, so it cannot be merged. Keep the old session and fix the sender.`;
+
+// gateway-worker CLI (lib/cli/)
+export const cliUsageProblem = (problem: string, usage: string) => `${problem}\n\n${usage}`;
+export const cliUnknownCommand = (command: string, known: string[], usage: string) =>
+  `Unknown command "${command}" (commands: ${known.join(', ')}, help).\n\n${usage}`;
+export const cliMissingCommand = (usage: string) => `No command given.\n\n${usage}`;
+export const cliUnexpectedArgument = (arg: string, help: string) => `Unexpected argument "${arg}".\n\n${help}`;
+export const cliOptionNotForCommand = (option: string, command: string, help: string) =>
+  `Option --${option} does not apply to "${command}".\n\n${help}`;
+export const cliEmptyOptionValue = (option: string) => `Option --${option} needs a non-empty value.`;
+export const tierNotReady = (tier: string, index: number, pid: number, ms: number) =>
+  `${tier} ${index} (pid ${pid}) did not become ready within ${ms} ms; see its log. An entry file that boots its tier ` +
+  `with NestFactory.createMicroservice()/connectMicroservice() instead of startGatewayWorkerTier() must call signalGatewayWorkerReady() once listen() has resolved.`;
+export const metricsEndpoint = (host: string, port: number, path: string) =>
+  `Prometheus metrics on http://${host}:${port}${path} (health checks: /healthz, /readyz)`;
+export const healthEndpoints = (host: string, port: number) => `Health checks on http://${host}:${port}/healthz and /readyz`;
+export const registerRefusedReason = () => 'the Register closed the link right after the announcement: it refuses the secret key';
+export const registerRefused = (tier: string, address: string) =>
+  `${tier}: the Register at ${address} refuses this peer: it closes the link right after the announcement, which it does for a wrong secret key ` +
+  `(the Register logs the refusal, naming this peer). Give every tier of the cluster the same secretKey. Retrying every second; logged again only when this changes.`;

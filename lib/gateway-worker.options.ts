@@ -276,6 +276,9 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     if (!Number.isInteger(o.metrics.port) || o.metrics.port < 0 || o.metrics.port > 65535) problems.push(metricsPortInvalid());
     metrics = { port: o.metrics.port, host: o.metrics.host ?? '0.0.0.0', path: o.metrics.path ?? '/metrics' };
   }
+  const h = o.health ?? {};
+  if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 0 || h.port > 65535)) problems.push('health.port must be a port (0-65535)');
+  const health = { port: h.port ?? null, host: h.host ?? '0.0.0.0', maxEventLoopDelay: positive('health.maxEventLoopDelay', h.maxEventLoopDelay, 2000) };
   if (typeof businessWorker.name !== 'string' || businessWorker.name === '' || businessWorker.name.includes(':')) {
     problems.push(workerNameInvalid());
   }
@@ -296,5 +299,6 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     gateway,
     businessWorker,
     metrics,
+    health,
   };
 }

@@ -15,6 +15,7 @@ export type {
   GatewayWorkerModuleAsyncOptions,
   GatewayWorkerModuleOptions,
   GatewayWorkerOptionsFactory,
+  HealthOptions,
   MetricsOptions,
   RegisterOptions,
   TlsSource,
@@ -23,7 +24,7 @@ export type { ListenAddress, ResolvedGatewayWorkerOptions } from './interfaces/r
 export type { QueryOptions } from './interfaces/query-options.interface.js';
 
 // Booting a tier, and the tiers as Nest transport strategies.
-export { startGatewayWorkerTier, type GatewayWorkerTier } from './gateway-worker.bootstrap.js';
+export { signalGatewayWorkerReady, startGatewayWorkerTier, type GatewayWorkerDevOptions, type GatewayWorkerTier, type GatewayWorkerTierOptions } from './gateway-worker.bootstrap.js';
 export { RegisterServer, type RegisterServerEvents } from './register/register.server.js';
 export { GatewayServer, type GatewayServerEvents } from './gateway/gateway.server.js';
 export { BusinessWorkerServer, type BusinessWorkerServerEvents } from './business-worker/business-worker.server.js';

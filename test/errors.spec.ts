@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as api from '../lib/index.js';
 import { GatewayWorkerError } from '../lib/index.js';
+import { CliUsageError } from '../lib/errors/cli-usage.error.js';
 
 const ERRORS_DIR = fileURLToPath(new URL('../lib/errors/', import.meta.url));
 
@@ -26,10 +27,11 @@ const samples: Record<string, () => Error> = {
   QueryTimeoutError: () => new api.QueryTimeoutError('127.0.0.1:2900', 5000),
   RegisterUnavailableError: () => new api.RegisterUnavailableError(['127.0.0.1:1236: ECONNREFUSED']),
   TlsCertificateError: () => new api.TlsCertificateError('gateway.tls.cert', '/missing.pem', 'ENOENT'),
+  CliUsageError: () => new CliUsageError('Unknown command "bogus".'),
 };
 
 /** Error classes the package throws and catches itself (e.g. inside the CLI): not exported. */
-const NOT_EXPORTED = new Set<string>([]);
+const NOT_EXPORTED = new Set<string>(['CliUsageError']);
 
 /** `foo-bar.error.ts` → `FooBarError`. */
 const className = (file: string): string =>

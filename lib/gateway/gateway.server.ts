@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
 import { serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
+import { phpWorkerStats } from '../metrics/php-peer.stats.js';
 import { RateMeter } from '../metrics/rate-meter.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { ExtensionCommand, type GatewayInfo, type GatewayStatusReply } from '../protocol/extension-command.js';
@@ -323,11 +324,8 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     const reply: GatewayStatusReply = { gateway: this.stats(), workers: [] };
     for (const [key, w] of this.parts?.router.workers ?? []) {
       const host = (w.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-      const state = w.draining ? 'draining' : 'running';
       if (w.stats) reply.workers.push({ ...w.stats, host: w.stats.host || host, state: w.draining ? 'draining' : w.stats.state });
-      else {
-        reply.workers.push({ tier: 'business-worker', name: key.slice(host.length + 1), host, pid: 0, memory: 0, listening: '-', connections: 1, sendFailures: w.dropped, totalRequests: w.eventsSent, qps: 0, state, startedAt: 0, php: true });
-      }
+      else if (!w.wantsGatewayInfo) reply.workers.push(phpWorkerStats(key, host));
     }
     return reply;
   }

@@ -204,6 +204,20 @@ export interface MetricsOptions {
 }
 
 /**
+ * Health checks for an orchestrator (`health` option): `/healthz` (liveness) and `/readyz`
+ * (readiness). They are always on the metrics endpoint when `metrics` is set; `port` serves them
+ * on a port of their own, without Prometheus.
+ */
+export interface HealthOptions {
+  /** Serve `/healthz` and `/readyz` on this port (0: OS-chosen). Without it, only on the metrics port. */
+  port?: number;
+  /** Default `'0.0.0.0'`. */
+  host?: string;
+  /** `/healthz` fails when the event loop was blocked longer than this in the last 5 s, ms. Default `2000`. */
+  maxEventLoopDelay?: number;
+}
+
+/**
  * Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`.
  *
  * @publicApi
@@ -252,6 +266,8 @@ export interface GatewayWorkerModuleOptions {
   innerMaxPackageSize?: number;
   /** Serve Prometheus metrics of this process's tiers over HTTP (off by default). */
   metrics?: MetricsOptions;
+  /** `/healthz` and `/readyz` on their own port, and their threshold (they are on the metrics port anyway). */
+  health?: HealthOptions;
   /** Register the module globally (default `true`), so GatewayService can be injected anywhere. */
   global?: boolean;
 }

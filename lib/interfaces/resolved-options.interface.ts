@@ -81,4 +81,5 @@ export interface ResolvedGatewayWorkerOptions {
     eventTimeout: number;
   };
   metrics: { port: number; host: string; path: string } | null;
+  health: { port: number | null; host: string; maxEventLoopDelay: number };
 }

@@ -7,6 +7,12 @@
  */
 export interface ProcessStats {
   tier: 'gateway' | 'business-worker';
+  /**
+   * `'php'` for a PHP peer: it reports nothing itself, so only what PHP's own commands (or the
+   * gateway it is connected to) reveal is known; pid, memory, send_fail, totals and qps are 0.
+   * Absent for TypeScript processes.
+   */
+  implementation?: 'php';
   /** The process's name: the gateway's `name`, or the worker key `"<name>:<index>"`. */
   name: string;
   /** The host: the gateway's lanIp, or the worker's address as its gateway sees it. */
@@ -32,6 +38,4 @@ export interface ProcessStats {
   pausedClients?: number;
   /** Gateways: how often each limit bit (drops by reason, pauses, hung workers, refused peers). */
   limits?: Record<string, number>;
-  /** A PHP worker, as its gateway knows it (it reports no status of its own). */
-  php?: boolean;
 }
