@@ -19,7 +19,11 @@ const STRATEGY: Record<GatewayWorkerTier, Type> = {
   'business-worker': BusinessWorkerServer,
 };
 
-/** Options of `startGatewayWorkerTier`. */
+/**
+ * Options of `startGatewayWorkerTier`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerTierOptions<App = INestMicroservice> {
   /** Enable Nest's shutdown hooks, so SIGTERM/SIGINT stop the tier gracefully. Default `true`. */
   shutdownHooks?: boolean;
@@ -38,7 +42,11 @@ export interface GatewayWorkerTierOptions<App = INestMicroservice> {
   configure?: (app: App) => void | Promise<void>;
 }
 
-/** Options of `startGatewayWorkerTier(module, 'all')`, the one-process development mode. */
+/**
+ * Options of `startGatewayWorkerTier(module, 'all')`, the one-process development mode.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerDevOptions extends GatewayWorkerTierOptions<INestApplication> {
   /** Serve the app's HTTP controllers on this port (and host; default every interface). Without it, no HTTP port is opened. */
   http?: { port: number; host?: string };
@@ -163,6 +171,8 @@ function closeInReverseOrder(servers: { close(): Promise<void> | void }[]): void
  * await app.listen();
  * signalGatewayWorkerReady();
  * ```
+ *
+ * @publicApi
  */
 export function signalGatewayWorkerReady(): void {
   // The manager sets the process index on every process it forks (with an IPC channel).

@@ -226,3 +226,19 @@ export const registerRefusedReason = () => 'the Register closed the link right a
 export const registerRefused = (tier: string, address: string) =>
   `${tier}: the Register at ${address} refuses this peer: it closes the link right after the announcement, which it does for a wrong secret key ` +
   `(the Register logs the refusal, naming this peer). Give every tier of the cluster the same secretKey. Retrying every second; logged again only when this changes.`;
+
+// ---- The gateway's own lifecycle and its workers ----------------------------------------------
+
+export const gatewayOptionsMissing = () =>
+  'GatewayServer needs the `gateway` options (listen, lanIp, startPort…) in GatewayWorkerModule.forRoot().';
+export const gatewayListening = (name: string, address: string, listeners: string[], registers: string[]) =>
+  `${name} ${address} listening on ${listeners.join(', ')}; registering with ${registers.join(', ')}`;
+export const innerLinkBroken = (peer: string, reason: string) => `Gateway: internal link ${peer}: ${reason}; connection closed.`;
+export const notARegisteredWorker = (cmd: number, peer: string) =>
+  `Gateway: cmd ${cmd} from ${peer}, which is not a registered worker; connection closed.`;
+export const workerKeyMissing = (peer: string) => `Gateway: CMD_WORKER_CONNECT from ${peer} without a worker_key; connection closed.`;
+export const workerConnected = (key: string, total: number) => `BusinessWorker ${key} connected (${total} in all)`;
+export const workerLeft = (key: string, drained: boolean, left: number) =>
+  `BusinessWorker ${key} ${drained ? 'finished draining and left' : 'disconnected'} (${left} left)`;
+export const workerStatsUnreadable = (key: string) => `Gateway: unreadable WORKER_STATS from ${key}; ignored.`;
+export const workerDraining = (key: string) => `BusinessWorker ${key} is draining: its clients' new events wait until it has finished`;

@@ -1,10 +1,10 @@
-import { Injectable, Module, ValidationPipe, type ArgumentMetadata, type INestMicroservice, type LoggerService, type PipeTransform } from '@nestjs/common';
+import { Injectable, Module, ValidationPipe, type INestMicroservice, type LoggerService } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { GatewayEvents, GatewayService, GatewayWorkerModule, OnMessage, Payload, startGatewayWorkerTier } from '../lib/index.js';
+import { GatewayEvents, GatewayService, GatewayWorkerModule, OnMessage, ParseJsonPipe, Payload, startGatewayWorkerTier } from '../lib/index.js';
 import { CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { fixtureCluster } from './support/fixture-cluster.js';
 import { freePort, greeted, TextClient, waitFor } from './support/net.js';
@@ -14,13 +14,6 @@ class SayDto {
   @IsString()
   @MaxLength(10)
   text!: string;
-}
-
-/** A global pipe before ValidationPipe: messages are JSON text. */
-class ParseJsonPipe implements PipeTransform {
-  transform(value: unknown, metadata: ArgumentMetadata) {
-    return metadata.type === 'custom' && typeof value === 'string' && value.startsWith('{') ? JSON.parse(value) : value;
-  }
 }
 
 @GatewayEvents()
@@ -61,7 +54,7 @@ describe('startGatewayWorkerTier hooks: configure, logger, bufferLogs', () => {
         logger,
         configure: (app) => {
           configuredBeforeListen = logger.find('log', 'successfully started').length === 0;
-          app.useGlobalPipes(new ParseJsonPipe(), new ValidationPipe({ transform: true, validateCustomDecorators: true }));
+          app.useGlobalPipes(new ParseJsonPipe(), new ValidationPipe({ transform: true, }));
         },
       }),
     );

@@ -23,8 +23,8 @@ describe('Register link diagnostics: one line per outage, naming the cause', () 
     apps.push(await boot({ registerAddress: address, secretKey: 'wrong', businessWorker: { name: 'KeyW', noGatewayWarning: 60_000 } }, 'business-worker', logger));
     apps.push(await boot({ registerAddress: address, secretKey: 'wrong', gateway: { name: 'KeyG', listen: 'text://127.0.0.1:0', startPort: 0 } }, 'gateway', logger));
     await sleep(4_000);
-    // The Register logs each refusal (about 4 per peer here), naming the peer.
-    expect(logger.find('warn', 'wrong secret key').length).toBeGreaterThanOrEqual(4);
+    // The Register logs the refusals naming the peer, rate-limited per address (both peers share 127.0.0.1).
+    expect(logger.find('warn', 'wrong secret key').filter((m) => m.startsWith('Register:')).length).toBeGreaterThanOrEqual(1);
     for (const tier of ['BusinessWorker KeyW', 'KeyG']) {
       const lines = aboutRegister(logger, tier);
       expect(lines, JSON.stringify(lines)).toHaveLength(1);

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { GatewayWorkerTier } from '../gateway-worker.bootstrap.js';
 import { tierNotReady } from '../gateway-worker.messages.js';
 import type { ResolvedCliConfig } from './cli.config.js';
@@ -167,6 +167,9 @@ export class ProcessManager {
   }
 
   private writeState(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ name: this.config.name, master: process.pid, processes: this.processes }, null, 2));
+    // Written aside and renamed: `status` may read it at any moment and must never see half a file.
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ name: this.config.name, master: process.pid, processes: this.processes }, null, 2));
+    renameSync(tmp, this.stateFile);
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
+import { gatewayListening, gatewayOptionsMissing, serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { phpWorkerStats } from '../metrics/php-peer.stats.js';
 import { RateMeter } from '../metrics/rate-meter.js';
@@ -204,7 +204,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   listen(callback: (err?: unknown, info?: unknown) => void): void {
     const g = this.options.gateway;
     if (!g) {
-      callback(new Error('GatewayServer needs the `gateway` options (listen, lanIp, startPort…) in GatewayWorkerModule.forRoot().'));
+      callback(new Error(gatewayOptionsMissing()));
       return;
     }
     this.startedAt = Date.now();
@@ -246,7 +246,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       }, WORKER_PING_INTERVAL);
       this.pingTimer.unref();
     }
-    this.logger.log(`${g.name} ${this.address} listening on ${parts.edge.describe().join(', ')}; registering with ${this.options.registerAddresses.join(', ')}`);
+    this.logger.log(gatewayListening(g.name, this.address, parts.edge.describe(), this.options.registerAddresses));
   }
 
   /** Builds the parts, each handed only what it uses. */

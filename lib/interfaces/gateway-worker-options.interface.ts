@@ -207,6 +207,8 @@ export interface MetricsOptions {
  * Health checks for an orchestrator (`health` option): `/healthz` (liveness) and `/readyz`
  * (readiness). They are always on the metrics endpoint when `metrics` is set; `port` serves them
  * on a port of their own, without Prometheus.
+ *
+ * @publicApi
  */
 export interface HealthOptions {
   /** Serve `/healthz` and `/readyz` on this port (0: OS-chosen). Without it, only on the metrics port. */

@@ -8,12 +8,20 @@ import { decodeClientId, encodeClientId } from '../protocol/client-id.js';
 import { isPhpEmpty } from '../protocol/php-value.js';
 import { replaceRecursive } from '../utils/replace-recursive.js';
 
-/** The names of GatewayService's public methods. */
+/**
+ * The names of GatewayService's public methods.
+ *
+ * @publicApi
+ */
 export type GatewayServiceMethod = {
   [K in keyof GatewayService]: GatewayService[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof GatewayService];
 
-/** One recorded call: the method and its arguments, as the code under test passed them. */
+/**
+ * One recorded call: the method and its arguments, as the code under test passed them.
+ *
+ * @publicApi
+ */
 export interface RecordedGatewayCall<M extends GatewayServiceMethod = GatewayServiceMethod> {
   method: M;
   args: Parameters<GatewayService[M]>;
@@ -21,7 +29,11 @@ export interface RecordedGatewayCall<M extends GatewayServiceMethod = GatewaySer
   currentClient: string | null;
 }
 
-/** One message a client of the in-memory cluster received, and the call that sent it. */
+/**
+ * One message a client of the in-memory cluster received, and the call that sent it.
+ *
+ * @publicApi
+ */
 export interface GatewayDelivery {
   clientId: string;
   message: GatewayMessage;
@@ -29,7 +41,11 @@ export interface GatewayDelivery {
   method: GatewayServiceMethod;
 }
 
-/** A client of the in-memory cluster, as `addClient` sets it up. */
+/**
+ * A client of the in-memory cluster, as `addClient` sets it up.
+ *
+ * @publicApi
+ */
 export interface TestClientSetup {
   uid?: GatewayKey;
   groups?: GatewayKey[];
@@ -48,6 +64,8 @@ type GatewayServiceApi = { [K in GatewayServiceMethod]: GatewayService[K] };
 /**
  * A valid client_id for tests: client `n` of a gateway at 127.0.0.1:2900 (as real ids look:
  * `7f0000010b54` + the connection number in hex).
+ *
+ * @publicApi
  */
 export function testClientId(n: number): string {
   return encodeClientId(0x7f000001, 2900, n);
@@ -67,6 +85,8 @@ const listOf = (x: string | readonly string[] | null | undefined): string[] => (
  * groups (`''`, `'0'`, `0`) are not bound or joined (false), uids and groups come back as strings,
  * and "current client" methods reject with `NoCurrentClientError` outside `asCurrentClient()`.
  * Sends resolve to `true` (a healthy cluster took them), whether or not a client received them.
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayServiceDouble implements GatewayServiceApi {

@@ -16,6 +16,8 @@ import { GatewayServiceDouble } from './gateway-service.double.js';
  *
  * For a module that imports `GatewayWorkerModule` itself, override the token instead:
  * `.overrideProvider(GatewayService).useValue(new GatewayServiceDouble())`.
+ *
+ * @publicApi
  */
 @Module({})
 export class GatewayWorkerTestingModule {
