@@ -89,3 +89,12 @@ export const eventTimedOut = (handler: string, clientId: string, ms: number) =>
   `${handler} for client ${clientId} has not settled after ${ms} ms; the client's next events run now (eventTimeout). Find what the handler waits for.`;
 export const eventsLost = (worker: string, n: number) =>
   `Gateway: BusinessWorker ${worker} disconnected with ${n} event(s) it had received but not confirmed handling; they are lost (counted in gateway_worker_events_lost_total). Stop workers with SIGTERM (or gateway-worker reload) so they drain instead.`;
+export const workerDeclaredHung = (worker: string, gateway: string, silentMs: number | null, outstanding: number | null) =>
+  `BusinessWorker ${worker}: gateway ${gateway} declared this worker hung (no event confirmed for ${silentMs === null ? 'too long' : `${silentMs} ms`} while events were outstanding) and closes the link; ` +
+  `it counted ${outstanding === null ? 'the outstanding' : outstanding} event(s) as lost. Reconnecting. Find what blocked the event loop (a synchronous handler, a CPU-bound task) or what the handlers wait for.`;
+export const eventQueueFull = (worker: string, max: number, times: number) =>
+  `BusinessWorker ${worker}: ${max} events queued (businessWorker.maxQueuedEvents); reading from the gateways is paused until half of them are handled ` +
+  `(${times} time(s) since the last such message). The gateways keep the events meanwhile. Handlers are slower than the traffic: make them faster, or start more business workers.`;
+export const packetTooLargeToSend = (method: string, size: number, max: number) =>
+  `${method}(): the command would be a ${size}-byte packet, over the ${max}-byte limit of the internal links (innerMaxPackageSize); nothing was sent. ` +
+  `Send smaller messages (split them), or raise innerMaxPackageSize on every tier of the cluster.`;

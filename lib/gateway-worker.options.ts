@@ -213,6 +213,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     lanIp: w.lanIp ?? null,
     noGatewayWarning: positive('businessWorker.noGatewayWarning', w.noGatewayWarning, 10_000),
     eventTimeout: nonNegative('businessWorker.eventTimeout', w.eventTimeout, 30_000),
+    maxQueuedEvents: positive('businessWorker.maxQueuedEvents', w.maxQueuedEvents, 10_000),
   };
   if (businessWorker.lanIp !== null && !isIPv4(businessWorker.lanIp)) problems.push(`businessWorker.lanIp "${businessWorker.lanIp}" must be an IPv4 literal`);
   let metrics: ResolvedGatewayWorkerOptions['metrics'] = null;

@@ -26,6 +26,7 @@ export * from './errors/query-timeout.error.js';
 export * from './errors/register-unavailable.error.js';
 export * from './errors/php-serialize.error.js';
 export * from './errors/php-unserialize.error.js';
+export * from './errors/packet-too-large.error.js';
 // The wire layer, for tools and tests that speak the protocol directly.
 export * from './protocol/gateway-command.js';
 export * from './protocol/gateway-packet.js';

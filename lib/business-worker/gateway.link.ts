@@ -18,6 +18,8 @@ export interface GatewayLinkOptions {
   connectTimeout: number;
   maxPacketSize: number;
   bufferLimit: number;
+  /** Shared totals of the worker: commands handed to a gateway, and commands that could not be. */
+  counters: { commandsOut: number; sendFailures: number };
   onPacket: (packet: Buffer, link: GatewayLink) => void;
   onOpen: (link: GatewayLink) => void;
   /** `refused`: closed by the gateway right after connecting, with nothing received (wrong secret key). */
@@ -31,10 +33,6 @@ export interface GatewayLinkOptions {
  */
 export class GatewayLink {
   readonly socket: Socket;
-  /** Packets dropped because the link's send buffer was full. */
-  dropped = 0;
-  /** Events from this gateway handled so far (confirmed with EVENTS_HANDLED). */
-  handled = 0;
   private open = false;
   private receivedAny = false;
   private openedAt = 0;
@@ -121,16 +119,35 @@ export class GatewayLink {
     return this.open && !this.socket.destroyed;
   }
 
-  /** Sends a command packet, coalesced per event-loop turn. False when not connected or saturated. */
+  /**
+   * Sends a command packet, coalesced per event-loop turn, and counts it (`commandsOut`, or
+   * `sendFailures` when not connected or the send buffer is at `bufferLimit`).
+   */
   write(packet: Buffer): boolean {
-    if (!this.connected) return false;
-    if (this.socket.writableLength >= this.options.bufferLimit) {
-      this.dropped++;
+    if (!this.control(packet)) return false;
+    this.options.counters.commandsOut++;
+    return true;
+  }
+
+  /** Sends a packet of the link's own conversation (confirmations, stats, drain); only a failure is counted. */
+  control(packet: Buffer): boolean {
+    if (!this.connected || this.socket.writableLength >= this.options.bufferLimit) {
+      this.options.counters.sendFailures++;
       return false;
     }
     corkForThisTurn(this.socket);
     this.socket.write(packet);
     return true;
+  }
+
+  /** Stops reading events from the gateway (the worker has too many queued); it keeps them meanwhile. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Reads events again. */
+  resume(): void {
+    this.socket.resume();
   }
 
   /** Closes after what is queued has been written. */

@@ -59,6 +59,7 @@ export interface ResolvedGatewayWorkerOptions {
     lanIp: string | null;
     noGatewayWarning: number;
     eventTimeout: number;
+    maxQueuedEvents: number;
   };
   metrics: { port: number; host: string; path: string } | null;
 }
