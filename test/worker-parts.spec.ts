@@ -11,6 +11,11 @@ import { HandlerRunner, type EventLink } from '../lib/business-worker/handler-ru
 import { SerialQueues } from '../lib/business-worker/serial-queues.js';
 import { SessionTracker } from '../lib/business-worker/session-tracker.js';
 import { SessionWriteBack } from '../lib/business-worker/session-write-back.js';
+import { withoutBinaryFlag } from '../lib/client/binary-flag.js';
+import type { GatewayTransport } from '../lib/client/gateway-transport.interface.js';
+import { PacketTooLargeError } from '../lib/errors/packet-too-large.error.js';
+import { GatewayService } from '../lib/gateway.service.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { RateMeter } from '../lib/metrics/rate-meter.js';
 import { encodeClientId } from '../lib/protocol/client-id.js';
 import { ExtensionCommand, FLAG_BINARY } from '../lib/protocol/extension-command.js';
@@ -334,5 +339,68 @@ describe('HandlerRunner', () => {
     expect(runner.queuedEvents).toBe(0);
     expect(counters.eventsHandled).toBe(15);
     expect(encodeClientId(0x7f000001, 2900, 1)).toHaveLength(20);
+  });
+});
+
+describe('GatewayService packets', () => {
+  /** A transport that records what would be written. */
+  function recording(): GatewayTransport & { written: Buffer[] } {
+    const written: Buffer[] = [];
+    return {
+      written,
+      send: (_a, p) => (written.push(p), true),
+      sendAll: (p) => {
+        for (const a of ['127.0.0.1:2900', '127.0.0.2:2900']) {
+          const packet = typeof p === 'function' ? p(a) : p;
+          if (packet) written.push(packet);
+        }
+        return 2;
+      },
+      addresses: () => ['127.0.0.1:2900', '127.0.0.2:2900'],
+      query: () => Promise.reject(new Error('no queries here')),
+    };
+  }
+  const id = (ip: number, n: number) => encodeClientId(ip, 2900, n);
+
+  it('a packet over innerMaxPackageSize rejects with PacketTooLargeError before anything is written (GatewayClient role too)', async () => {
+    const t = recording();
+    const service = new GatewayService(resolveGatewayWorkerOptions({ innerMaxPackageSize: 200 }), t);
+    const big = 'x'.repeat(300);
+    for (const call of [
+      () => service.sendToClient(id(0x7f000001, 1), big),
+      () => service.sendToAll(big),
+      () => service.sendToUid('u', big),
+      () => service.sendToGroup('g', big, [id(0x7f000001, 1)]),
+      () => service.setSession(id(0x7f000001, 1), { big }),
+      () => service.updateSession(id(0x7f000001, 1), { big }),
+    ]) {
+      const err = await call().then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(PacketTooLargeError);
+      expect((err as PacketTooLargeError).limit).toBe(200);
+      expect((err as Error).message).toMatch(/-byte packet, over the 200-byte limit of the internal links \(innerMaxPackageSize\); nothing was sent\. Send smaller messages/);
+    }
+    // A list spanning two gateways whose second packet is too big: the first is not sent either.
+    const many = Array.from({ length: 40 }, (_, i) => id(0x7f000002, i + 1));
+    const err = await service.sendToAll('hi', [id(0x7f000001, 1), ...many]).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(PacketTooLargeError);
+    expect(t.written).toEqual([]);
+    expect(await service.sendToAll('x'.repeat(100))).toBe(true);
+    expect(t.written).toHaveLength(2);
+  });
+
+  it('Buffers are sent with FLAG_BINARY, strings and raw sends without; withoutBinaryFlag copies only flagged packets', async () => {
+    const t = recording();
+    const service = new GatewayService(resolveGatewayWorkerOptions({}), t);
+    await service.sendToClient(id(0x7f000001, 1), Buffer.from([1, 2]));
+    await service.sendToClient(id(0x7f000001, 1), new Uint8Array([1, 2]));
+    await service.sendToClient(id(0x7f000001, 1), 'text');
+    await service.sendToClient(id(0x7f000001, 1), Buffer.from([1, 2]), true);
+    expect(t.written.map((p) => (decodeGatewayPacket(p).flag & FLAG_BINARY) !== 0)).toEqual([true, true, false, false]);
+    const flagged = t.written[0]!;
+    const cleared = withoutBinaryFlag(flagged);
+    expect(cleared).not.toBe(flagged);
+    expect(decodeGatewayPacket(cleared).flag).toBe(FLAG_BODY_IS_SCALAR);
+    expect((decodeGatewayPacket(flagged).flag & FLAG_BINARY) !== 0).toBe(true);
+    expect(withoutBinaryFlag(t.written[2]!)).toBe(t.written[2]);
   });
 });
