@@ -49,6 +49,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   private readonly runner: HandlerRunner;
   private readonly transport: WorkerTransport;
   private readonly requests = new RateMeter();
+  private statsTimer: NodeJS.Timeout | null = null;
   private running = false;
   private draining = false;
   private startedAt = 0;
@@ -68,7 +69,6 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
       logger: this.logger,
       counters,
       onEvent: (raw, link) => this.runner.push(raw, link),
-      stats: () => this.stats(),
     });
     this.runner = new HandlerRunner({
       registry,
@@ -158,6 +158,9 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     this.startedAt = Date.now();
     this.transports.use(this.transport);
     this.links.start(this.features());
+    // Every second, TypeScript gateways get this worker's status (for `gateway-worker status`).
+    this.statsTimer = setInterval(() => this.links.report(this.stats()), 1000);
+    this.statsTimer.unref();
     this.logger.log(`BusinessWorker ${this.workerKey} started; asking ${this.options.registerAddresses.join(', ')} for gateways`);
     callback();
   }
@@ -174,6 +177,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     if (!this.running) return;
     this.running = false;
     this.draining = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
     this.runner.uncap();
     await this.links.drain(DRAIN_ACK_TIMEOUT);
     // After the acknowledgements no event can arrive: then the queues only shrink.

@@ -29,8 +29,6 @@ export interface GatewayLinksOptions {
   counters: { commandsOut: number; sendFailures: number };
   /** A client event arrived (CMD_ON_CONNECT/MESSAGE/CLOSE/WEBSOCKET_CONNECT). */
   onEvent: (raw: Buffer, link: GatewayLink) => void;
-  /** This worker's status, reported to TypeScript gateways every second. */
-  stats: () => ProcessStats;
 }
 
 /** Event commands a worker handles; anything else from a gateway is the link's own conversation. */
@@ -38,9 +36,9 @@ const EVENT_COMMANDS = new Set<number>([GatewayCommand.ON_CONNECT, GatewayComman
 
 /**
  * The worker's side of the cluster's wiring (docs/protocol.md §6.3): subscribes to the Register(s),
- * keeps one worker connection per announced gateway and reconnects lost ones every second, reports
- * the worker's status, pauses and resumes reading, and runs the drain handshake when the worker
- * stops. Client events go to `onEvent`; nothing here knows about handlers.
+ * keeps one worker connection per announced gateway and reconnects lost ones every second, carries
+ * the worker's status reports, pauses and resumes reading, and runs the drain handshake when the
+ * worker stops. Client events go to `onEvent`; nothing here knows about handlers.
  */
 export class GatewayLinks {
   private readonly emitter = new EventEmitter();
@@ -49,7 +47,6 @@ export class GatewayLinks {
   private readonly warnedAuth = new Set<string>();
   private registerLinks: RegisterLink[] = [];
   private known: string[] = [];
-  private statsTimer: NodeJS.Timeout | null = null;
   private noGatewayTimer: NodeJS.Timeout | null = null;
   /** Connecting and reconnecting; false once the worker stops. */
   private active = false;
@@ -92,9 +89,6 @@ export class GatewayLinks {
     const { options, workerKey, logger } = this.o;
     this.features = features;
     this.active = true;
-    // Every second, TypeScript gateways get this worker's status (for `gateway-worker status`).
-    this.statsTimer = setInterval(() => this.reportStats(), 1000);
-    this.statsTimer.unref();
     const w = options.businessWorker;
     this.noGatewayTimer = setInterval(() => {
       if (this.connected.length === 0) logger.warn(noGatewayFound(workerKey, Math.round(w.noGatewayWarning / 1000), this.known, options.registerAddresses));
@@ -142,7 +136,7 @@ export class GatewayLinks {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.active = false;
-    for (const t of [this.statsTimer, this.noGatewayTimer]) if (t) clearInterval(t);
+    if (this.noGatewayTimer) clearInterval(this.noGatewayTimer);
     for (const link of this.registerLinks) link.stop();
     this.registerLinks = [];
     for (const t of this.retryTimers.values()) clearTimeout(t);
@@ -162,8 +156,9 @@ export class GatewayLinks {
     for (const l of links) l.end();
   }
 
-  private reportStats(): void {
-    const packet = encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_STATS, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(this.o.stats())) });
+  /** Sends the worker's status to every TypeScript gateway (WORKER_STATS, for `gateway-worker status`). */
+  report(stats: ProcessStats): void {
+    const packet = encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_STATS, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from(JSON.stringify(stats)) });
     for (const link of this.links.values()) if (link.speaksExtensions) link.control(packet);
   }
 
