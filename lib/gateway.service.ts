@@ -128,9 +128,10 @@ export class GatewayService {
       if (byGateway.size === 0) return false;
       // Every packet is built (and size-checked) before the first is sent.
       const packets = [...byGateway].map(([address, ids]) => [address, this.packet('sendToAll', GatewayCommand.SEND_TO_ALL, message, raw, 0, JSON.stringify({ connections: idMap(ids) }))] as const);
-      let ok = true;
-      for (const [address, packet] of packets) ok = (await this.sendTo(address, packet)) && ok;
-      return ok;
+      // All handed over in this turn: inside a worker they are written before the event is confirmed,
+      // even when the handler does not await this call.
+      const sent = await Promise.all(packets.map(([address, packet]) => this.sendTo(address, packet)));
+      return sent.every(Boolean);
     }
     const base = this.packet('sendToAll', GatewayCommand.SEND_TO_ALL, message, raw);
     if (excluded.length === 0) return (await this.transport.sendAll(base)) > 0;
