@@ -98,3 +98,6 @@ export const eventQueueFull = (worker: string, max: number, times: number) =>
 export const packetTooLargeToSend = (method: string, size: number, max: number) =>
   `${method}(): the command would be a ${size}-byte packet, over the ${max}-byte limit of the internal links (innerMaxPackageSize); nothing was sent. ` +
   `Send smaller messages (split them), or raise innerMaxPackageSize on every tier of the cluster.`;
+export const gatewayLinkFull = (worker: string, gateway: string, dropped: number, limit: number) =>
+  `BusinessWorker ${worker}: the link to gateway ${gateway} has ${limit} bytes waiting to be written (businessWorker.sendToGatewayBufferSize); ` +
+  `${dropped} command(s) dropped since the last such message (all counted in send_fail). The gateway reads too slowly: check its load, or raise sendToGatewayBufferSize.`;

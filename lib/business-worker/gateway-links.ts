@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import { noGatewayFound, workerDeclaredHung, wrongSecretKey } from '../gateway-worker.messages.js';
+import { gatewayLinkFull, noGatewayFound, workerDeclaredHung, wrongSecretKey } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { ExtensionCommand, type GatewayInfo } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
@@ -181,6 +181,7 @@ export class GatewayLinks {
       maxPacketSize: options.innerMaxPackageSize,
       bufferLimit: options.businessWorker.sendToGatewayBufferSize,
       counters: this.o.counters,
+      onDropped: (l, dropped) => logger.warn(gatewayLinkFull(workerKey, l.address, dropped, options.businessWorker.sendToGatewayBufferSize)),
       onPacket: (raw, l) => this.onPacket(raw, l),
       onOpen: (l) => {
         logger.log(`BusinessWorker ${workerKey} connected to gateway ${l.address}`);

@@ -20,6 +20,8 @@ export interface GatewayLinkOptions {
   bufferLimit: number;
   /** Shared totals of the worker: commands handed to a gateway, and commands that could not be. */
   counters: { commandsOut: number; sendFailures: number };
+  /** Told (at most every 10 s) how many packets a full send buffer dropped since the last time. */
+  onDropped: (link: GatewayLink, dropped: number) => void;
   onPacket: (packet: Buffer, link: GatewayLink) => void;
   onOpen: (link: GatewayLink) => void;
   /** `refused`: closed by the gateway right after connecting, with nothing received (wrong secret key). */
@@ -37,6 +39,8 @@ export class GatewayLink {
   private receivedAny = false;
   private openedAt = 0;
   private reason = '';
+  private droppedSinceReport = 0;
+  private lastDropReport = 0;
   private listeners: Map<number, GatewayListenerInfo> | null = null;
 
   constructor(private readonly options: GatewayLinkOptions) {
@@ -131,8 +135,19 @@ export class GatewayLink {
 
   /** Sends a packet of the link's own conversation (confirmations, stats, drain); only a failure is counted. */
   control(packet: Buffer): boolean {
-    if (!this.connected || this.socket.writableLength >= this.options.bufferLimit) {
+    if (!this.connected) {
       this.options.counters.sendFailures++;
+      return false;
+    }
+    if (this.socket.writableLength >= this.options.bufferLimit) {
+      this.options.counters.sendFailures++;
+      this.droppedSinceReport++;
+      const now = Date.now();
+      if (now - this.lastDropReport >= 10_000) {
+        this.lastDropReport = now;
+        this.options.onDropped(this, this.droppedSinceReport);
+        this.droppedSinceReport = 0;
+      }
       return false;
     }
     corkForThisTurn(this.socket);
