@@ -3,7 +3,7 @@
  * and write-back, the handler runner's queue cap — so each can be changed without the e2e suite.
  */
 import { Logger } from '@nestjs/common';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClientSession, decodeSession } from '../lib/business-worker/client-session.js';
 import { EventDeadlines } from '../lib/business-worker/event-deadlines.js';
 import { GatewayHandlerRegistry } from '../lib/business-worker/gateway-handler.registry.js';
@@ -77,37 +77,42 @@ describe('SerialQueues', () => {
     expect(q.active).toBe(0);
   });
 
-  it('10,000 synchronous items of one key run without growing the stack', () => {
+  it('10,000 synchronous items queued behind a slow one run in one loop, without growing the stack', () => {
     let n = 0;
-    const q = new SerialQueues<number>((_, done) => {
-      n++;
-      done();
-    });
-    // Queue them behind an item that completes later, so they drain in one loop.
     let release!: () => void;
-    const gate = new SerialQueues<number>((i, done) => (i === 0 ? (release = done) : (n++, done())));
-    gate.push('k', 0);
-    for (let i = 1; i <= 10_000; i++) gate.push('k', i);
+    const q = new SerialQueues<number>((i, done) => {
+      if (i === 0) release = done;
+      else {
+        n++;
+        done();
+      }
+    });
+    q.push('k', 0);
+    for (let i = 1; i <= 10_000; i++) q.push('k', i);
+    expect(n).toBe(0);
     release();
     expect(n).toBe(10_000);
-    q.push('x', 0);
-    expect(n).toBe(10_001);
+    expect(q.active).toBe(0);
   });
 });
 
 describe('EventDeadlines', () => {
-  it('expires what has not settled in time, once, in order; settled events never expire', async () => {
-    const d = new EventDeadlines(40);
+  afterEach(() => vi.useRealTimers());
+
+  it('expires what has not settled in time, once, in order; settled events never expire; the sweep stops when idle', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const d = new EventDeadlines(400);
     const expired: string[] = [];
     const a = d.track(() => expired.push('a'));
     d.track(() => expired.push('b'));
     d.settle(a);
-    await sleep(20);
+    vi.advanceTimersByTime(200);
     d.track(() => expired.push('c'));
-    await sleep(35);
+    vi.advanceTimersByTime(240); // b's deadline (400) passed; c's (600) not
     expect(expired).toEqual(['b']);
-    await sleep(60);
+    vi.advanceTimersByTime(200);
     expect(expired).toEqual(['b', 'c']);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
