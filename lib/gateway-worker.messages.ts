@@ -101,3 +101,10 @@ export const packetTooLargeToSend = (method: string, size: number, max: number) 
 export const gatewayLinkFull = (worker: string, gateway: string, dropped: number, limit: number) =>
   `BusinessWorker ${worker}: the link to gateway ${gateway} has ${limit} bytes waiting to be written (businessWorker.sendToGatewayBufferSize); ` +
   `${dropped} command(s) dropped since the last such message (all counted in send_fail). The gateway reads too slowly: check its load, or raise sendToGatewayBufferSize.`;
+export const workerStarted = (worker: string, registers: string[]) => `BusinessWorker ${worker} started; asking ${registers.join(', ')} for gateways`;
+export const workerConnectedTo = (worker: string, gateway: string) => `BusinessWorker ${worker} connected to gateway ${gateway}`;
+export const workerLostGateway = (worker: string, gateway: string, reason: string) => `BusinessWorker ${worker} lost gateway ${gateway} (${reason}); reconnecting every second while the Register lists it.`;
+export const workerRefusedByGateway = (worker: string, gateway: string) =>
+  wrongSecretKey(`BusinessWorker ${worker}`, `gateway ${gateway}`, 'our worker connection') + ' (the gateway closed it before sending anything; retrying every second)';
+export const unreadableGatewayInfo = (worker: string, gateway: string) =>
+  `BusinessWorker ${worker}: unreadable GATEWAY_INFO from gateway ${gateway}; its clients' protocols stay unknown (ctx.protocol is undefined). Run the same version on gateways and workers.`;

@@ -26,7 +26,6 @@ import { phpSerialize, phpUnserializeExact } from '../lib/protocol/php-serialize
 import { PhpArray } from '../lib/protocol/php-value.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const bytes = (s: string) => Buffer.from(s);
 
 describe('SerialQueues', () => {

@@ -4,6 +4,7 @@ import { ENV_GENERATION } from '../cli/cli.constants.js';
 import { GatewayQueryPool } from '../client/gateway-query.pool.js';
 import { GatewayTransportSwitch } from '../client/gateway-transport.switch.js';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
+import { workerStarted } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { RateMeter } from '../metrics/rate-meter.js';
 import { WorkerFeature } from '../protocol/extension-command.js';
@@ -161,7 +162,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     // Every second, TypeScript gateways get this worker's status (for `gateway-worker status`).
     this.statsTimer = setInterval(() => this.links.report(this.stats()), 1000);
     this.statsTimer.unref();
-    this.logger.log(`BusinessWorker ${this.workerKey} started; asking ${this.options.registerAddresses.join(', ')} for gateways`);
+    this.logger.log(workerStarted(this.workerKey, this.options.registerAddresses));
     callback();
   }
 

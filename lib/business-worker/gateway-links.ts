@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { RECONNECT_DELAY } from '../gateway-worker.constants.js';
-import { gatewayLinkFull, noGatewayFound, workerDeclaredHung, wrongSecretKey } from '../gateway-worker.messages.js';
+import { gatewayLinkFull, noGatewayFound, unreadableGatewayInfo, workerConnectedTo, workerDeclaredHung, workerLostGateway, workerRefusedByGateway } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
 import { ExtensionCommand, type GatewayInfo } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
@@ -184,7 +184,7 @@ export class GatewayLinks {
       onDropped: (l, dropped) => logger.warn(gatewayLinkFull(workerKey, l.address, dropped, options.businessWorker.sendToGatewayBufferSize)),
       onPacket: (raw, l) => this.onPacket(raw, l),
       onOpen: (l) => {
-        logger.log(`BusinessWorker ${workerKey} connected to gateway ${l.address}`);
+        logger.log(workerConnectedTo(workerKey, l.address));
         this.emitter.emit('gatewayConnected', l.address);
       },
       onClose: (l, reason, refused) => this.onClose(l, reason, refused),
@@ -199,10 +199,10 @@ export class GatewayLinks {
     if (current) this.links.delete(link.address);
     this.emitter.emit('gatewayClosed', link.address);
     if (!this.active || !current) return;
-    if (link.wasOpen && !refused) logger.log(`BusinessWorker ${workerKey} lost gateway ${link.address} (${reason})`);
+    if (link.wasOpen && !refused) logger.log(workerLostGateway(workerKey, link.address, reason));
     if (refused && !this.warnedAuth.has(link.address)) {
       this.warnedAuth.add(link.address);
-      logger.warn(wrongSecretKey(`BusinessWorker ${workerKey}`, `gateway ${link.address}`, 'our worker connection') + ' (the gateway closed it before sending anything; retrying every second)');
+      logger.warn(workerRefusedByGateway(workerKey, link.address));
     }
     if (!this.known.includes(link.address)) return;
     this.retryTimers.set(
@@ -227,7 +227,7 @@ export class GatewayLinks {
       const info = JSON.parse(decodeGatewayPacket(raw).body.toString()) as GatewayInfo;
       if (Array.isArray(info?.listeners)) link.setInfo(info);
     } catch {
-      this.o.logger.warn(`BusinessWorker ${this.o.workerKey}: unreadable GATEWAY_INFO from gateway ${link.address}; client protocols stay unknown.`);
+      this.o.logger.warn(unreadableGatewayInfo(this.o.workerKey, link.address));
     }
   }
 
