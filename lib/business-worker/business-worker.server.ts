@@ -20,8 +20,11 @@ export type BusinessWorkerServerEvents = GatewayLinksEvents;
 
 /** How long a stopping worker waits for the gateways to acknowledge its drain, ms. */
 const DRAIN_ACK_TIMEOUT = 2_000;
-/** How long a stopping worker lets the events it has finish, ms. */
-const DRAIN_EVENTS_TIMEOUT = 10_000;
+/**
+ * How long a whole drain may take, ms: acknowledgements, then the events received before them.
+ * Within the process manager's default `stopTimeout` (10 s), so a drain is never cut by a kill.
+ */
+const DRAIN_TIMEOUT = 8_000;
 
 /**
  * The BusinessWorker tier (docs/protocol.md §6): learns the gateways from the Register, keeps a
@@ -169,7 +172,7 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
   /**
    * Stops gracefully: every TypeScript gateway is told the worker is draining (it sends no more
    * events and holds this worker's clients' next events), the events already received are handled
-   * (up to 10 s) — their replies, session write-backs and confirmations leave on this worker's own
+   * (the whole drain takes at most 8 s) — their replies, session write-backs and confirmations leave on this worker's own
    * links, which GatewayService keeps using until the end — then the links close and the gateways
    * hand the held events, in order, to the other workers. A PHP gateway gets no drain message (it
    * would not understand it): it simply rebinds the clients after the close.
@@ -179,10 +182,11 @@ export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> imp
     this.running = false;
     this.draining = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
+    const deadline = Date.now() + DRAIN_TIMEOUT;
     this.runner.uncap();
     await this.links.drain(DRAIN_ACK_TIMEOUT);
     // After the acknowledgements no event can arrive: then the queues only shrink.
-    await Promise.race([this.runner.idle(), sleep(DRAIN_EVENTS_TIMEOUT)]);
+    await Promise.race([this.runner.idle(), sleep(deadline - Date.now())]);
     // Sends made in the handlers' last turn are written before the links end.
     await new Promise((r) => setImmediate(r));
     this.links.close();
