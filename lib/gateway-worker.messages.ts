@@ -242,3 +242,22 @@ export const workerLeft = (key: string, drained: boolean, left: number) =>
   `BusinessWorker ${key} ${drained ? 'finished draining and left' : 'disconnected'} (${left} left)`;
 export const workerStatsUnreadable = (key: string) => `Gateway: unreadable WORKER_STATS from ${key}; ignored.`;
 export const workerDraining = (key: string) => `BusinessWorker ${key} is draining: its clients' new events wait until it has finished`;
+export const workerDeclaredHung = (worker: string, gateway: string, silentMs: number | null, outstanding: number | null) =>
+  `BusinessWorker ${worker}: gateway ${gateway} declared this worker hung (it heard nothing from it for ${silentMs === null ? 'too long' : `${silentMs} ms`} while events were outstanding), cut its link, ` +
+  `and counted ${outstanding === null ? 'the outstanding' : outstanding} event(s) as lost; the clients went to other workers. Find what blocked this process (stopped, a synchronous handler, a CPU-bound task).`;
+export const eventQueueFull = (worker: string, max: number, times: number) =>
+  `BusinessWorker ${worker}: ${max} events queued (businessWorker.maxQueuedEvents); reading from the gateways is paused until half of them are handled ` +
+  `(${times} time(s) since the last such message). The gateways keep the events meanwhile. Handlers are slower than the traffic: make them faster, or start more business workers.`;
+export const packetTooLargeToSend = (method: string, size: number, max: number) =>
+  `${method}(): the command would be a ${size}-byte packet, over the ${max}-byte limit of the internal links (innerMaxPackageSize); nothing was sent. ` +
+  `Send smaller messages (split them), or raise innerMaxPackageSize on every tier of the cluster.`;
+export const gatewayLinkFull = (worker: string, gateway: string, dropped: number, limit: number) =>
+  `BusinessWorker ${worker}: the link to gateway ${gateway} has ${limit} bytes waiting to be written (businessWorker.sendToGatewayBufferSize); ` +
+  `${dropped} command(s) dropped since the last such message (all counted in send_fail). The gateway reads too slowly: check its load, or raise sendToGatewayBufferSize.`;
+export const workerStarted = (worker: string, registers: string[]) => `BusinessWorker ${worker} started; asking ${registers.join(', ')} for gateways`;
+export const workerConnectedTo = (worker: string, gateway: string) => `BusinessWorker ${worker} connected to gateway ${gateway}`;
+export const workerLostGateway = (worker: string, gateway: string, reason: string) => `BusinessWorker ${worker} lost gateway ${gateway} (${reason}); reconnecting every second while the Register lists it.`;
+export const workerRefusedByGateway = (worker: string, gateway: string) =>
+  wrongSecretKey(`BusinessWorker ${worker}`, `gateway ${gateway}`, 'our worker connection') + ' (the gateway closed it before sending anything; retrying every second)';
+export const unreadableGatewayInfo = (worker: string, gateway: string) =>
+  `BusinessWorker ${worker}: unreadable GATEWAY_INFO from gateway ${gateway}; its clients' protocols stay unknown (ctx.protocol is undefined). Run the same version on gateways and workers.`;

@@ -269,6 +269,7 @@ export function resolveGatewayWorkerOptions(raw: GatewayWorkerModuleOptions = {}
     lanIp: w.lanIp ?? null,
     noGatewayWarning: positive('businessWorker.noGatewayWarning', w.noGatewayWarning, 10_000),
     eventTimeout: nonNegative('businessWorker.eventTimeout', w.eventTimeout, 30_000),
+    maxQueuedEvents: positive('businessWorker.maxQueuedEvents', w.maxQueuedEvents, 10_000),
   };
   if (businessWorker.lanIp !== null && !isIPv4(businessWorker.lanIp)) problems.push(optionNotIPv4('businessWorker.lanIp', businessWorker.lanIp));
   let metrics: ResolvedGatewayWorkerOptions['metrics'] = null;

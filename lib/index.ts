@@ -54,6 +54,7 @@ export { NoGatewayError } from './errors/no-gateway.error.js';
 export { PartialResultError } from './errors/partial-result.error.js';
 export { PhpSerializeError } from './errors/php-serialize.error.js';
 export { PhpUnserializeError } from './errors/php-unserialize.error.js';
+export { PacketTooLargeError } from './errors/packet-too-large.error.js';
 export { QueryTimeoutError } from './errors/query-timeout.error.js';
 export { RegisterUnavailableError } from './errors/register-unavailable.error.js';
 export { TlsCertificateError } from './errors/tls-certificate.error.js';

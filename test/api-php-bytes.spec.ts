@@ -8,8 +8,6 @@
  */
 import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BusinessWorkerServer } from '../lib/business-worker/business-worker.server.js';
-import type { GatewayClient } from '../lib/client/gateway.client.js';
 import { GatewayQueryLink } from '../lib/client/gateway-query.link.js';
 import type { GatewayTransport } from '../lib/client/gateway-transport.interface.js';
 import { GatewayService, PartialResultError, QueryTimeoutError } from '../lib/index.js';
@@ -112,10 +110,9 @@ class RecordingTransport implements GatewayTransport {
   }
 }
 
-/** A GatewayService outside a BusinessWorker whose GatewayClient is `transport`. */
+/** A GatewayService whose transport (the GatewayClient, outside a BusinessWorker) is `transport`. */
 function serviceOver(transport: RecordingTransport): GatewayService {
-  const worker = { isRunning: false, on: () => undefined, sessionWritten: () => undefined } as unknown as BusinessWorkerServer;
-  return new GatewayService(resolveGatewayWorkerOptions({}), worker, transport as unknown as GatewayClient);
+  return new GatewayService(resolveGatewayWorkerOptions({}), transport);
 }
 
 const GW = '127.0.0.1:2900';

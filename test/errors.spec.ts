@@ -27,6 +27,7 @@ const samples: Record<string, () => Error> = {
   QueryTimeoutError: () => new api.QueryTimeoutError('127.0.0.1:2900', 5000),
   RegisterUnavailableError: () => new api.RegisterUnavailableError(['127.0.0.1:1236: ECONNREFUSED']),
   TlsCertificateError: () => new api.TlsCertificateError('gateway.tls.cert', '/missing.pem', 'ENOENT'),
+  PacketTooLargeError: () => new api.PacketTooLargeError('sendToAll', 12_000_000, 11_534_336),
   CliUsageError: () => new CliUsageError('Unknown command "bogus".'),
 };
 

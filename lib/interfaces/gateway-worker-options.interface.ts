@@ -187,6 +187,13 @@ export interface BusinessWorkerOptions {
    * client's next events run (the handler itself cannot be cancelled). Default `30000`; `0` = wait forever.
    */
   eventTimeout?: number;
+  /**
+   * Events this worker may hold received but not yet handled, over all its clients and gateways.
+   * Past it the worker stops reading its gateway links (the gateways keep the events, each client
+   * within its budget) and reads again once half of them are handled; each time is logged
+   * (rate-limited) and counted. Default `10000`.
+   */
+  maxQueuedEvents?: number;
 }
 
 /**

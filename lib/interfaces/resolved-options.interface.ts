@@ -79,6 +79,7 @@ export interface ResolvedGatewayWorkerOptions {
     lanIp: string | null;
     noGatewayWarning: number;
     eventTimeout: number;
+    maxQueuedEvents: number;
   };
   metrics: { port: number; host: string; path: string } | null;
   health: { port: number | null; host: string; maxEventLoopDelay: number };

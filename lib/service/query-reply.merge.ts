@@ -1,4 +1,4 @@
-import type { GatewaySession } from '../business-worker/gateway-event-context.js';
+import type { GatewaySession } from '../business-worker/client-session.js';
 import { isPhpEmpty, PhpArray, type PhpExactValue } from '../protocol/php-value.js';
 import { clientIdOf, entriesOf, intOf, keyOf, sessionOf, setEntry, textOf, valuesOf, type ReplySource } from './query-reply.reader.js';
 

@@ -1,4 +1,4 @@
-import { decodeSession, type GatewaySession } from '../business-worker/gateway-event-context.js';
+import { decodeSession, type GatewaySession } from '../business-worker/client-session.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { normalizePhpKey, PhpArray, type PhpExactValue, type PhpKey } from '../protocol/php-value.js';
 import { ip2long, splitAddress } from '../utils/ip.util.js';

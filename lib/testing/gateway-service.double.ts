@@ -6,7 +6,7 @@ import type { GatewayKey, GatewayMessage, GatewayService } from '../gateway.serv
 import type { QueryOptions } from '../interfaces/query-options.interface.js';
 import { decodeClientId, encodeClientId } from '../protocol/client-id.js';
 import { isPhpEmpty } from '../protocol/php-value.js';
-import { replaceRecursive } from '../utils/replace-recursive.js';
+import { replaceRecursive } from '../protocol/php-array-merge.js';
 
 /**
  * The names of GatewayService's public methods.
