@@ -34,8 +34,8 @@ export const REGISTER_AUTH_TIMEOUT = 10_000;
  * client's session and the prefix a reply adds (`innerMaxPackageSize` = `maxPackageSize` + this).
  */
 export const INNER_PACKET_HEADROOM = 1_048_576;
-/** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize`. */
-export const MIN_INNER_PACKET_HEADROOM = 65_536;
+/** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize` (the header, and a little; sessions and reply prefixes need more: the derived default gives 1 MiB). */
+export const MIN_INNER_PACKET_HEADROOM = 64;
 /**
  * Longest line the Register reads. Its lines are small JSON objects: the longest, gateway_connect,
  * holds an address and the secret key, a few hundred bytes; 64 KiB leaves room for any key while a

@@ -368,7 +368,7 @@ describe('GatewayService packets', () => {
 
   it('a packet over innerMaxPackageSize rejects with PacketTooLargeError before anything is written (GatewayClient role too)', async () => {
     const t = recording();
-    const service = new GatewayService(resolveGatewayWorkerOptions({ innerMaxPackageSize: 200 }), t);
+    const service = new GatewayService(resolveGatewayWorkerOptions({ maxPackageSize: 100, innerMaxPackageSize: 200 }), t);
     const big = 'x'.repeat(300);
     for (const call of [
       () => service.sendToClient(id(0x7f000001, 1), big),

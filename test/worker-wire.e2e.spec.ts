@@ -120,7 +120,7 @@ describe('a worker on its gateway links (stand-in gateways)', () => {
       s.write(gatewayConnectLine(g.address, ''));
       announcers.push(s);
     }
-    apps.push(await boot({ registerAddress, innerMaxPackageSize: 1024, businessWorker: { name: 'Wire' } }, 'business-worker', logger, [WireEvents]));
+    apps.push(await boot({ registerAddress, maxPackageSize: 512, innerMaxPackageSize: 1024, businessWorker: { name: 'Wire' } }, 'business-worker', logger, [WireEvents]));
     await waitFor(() => ts.connects === 1 && php.connects === 1, 'the worker to connect to both stand-ins', 10_000);
   }, 30_000);
 

@@ -268,8 +268,8 @@ export interface GatewayWorkerModuleOptions {
   /**
    * Largest packet accepted on the internal links (gateway ↔ worker), in bytes. Default
    * `maxPackageSize` + 1 MiB, so that a client message of the maximum size always fits with its
-   * header, the client's session and a reply's prefix; a value set by hand must leave at least
-   * 64 KiB of that room. A larger packet is skipped on its own (logged, counted), never by
+   * header, the client's session and a reply's prefix; a value set by hand must be at least
+   * 64 bytes (a header) above `maxPackageSize`. A larger packet is skipped on its own (logged, counted), never by
    * closing the link; `GatewayService` rejects such a send with `PacketTooLargeError`.
    */
   innerMaxPackageSize?: number;
