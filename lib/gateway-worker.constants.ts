@@ -2,9 +2,17 @@
 export const GATEWAY_EVENTS_METADATA = 'gateway-worker:gateway_events';
 export const ON_EVENT_METADATA = 'gateway-worker:on_event';
 export const PARAM_ARGS_METADATA = 'gateway-worker:param_args';
-/** The `ExecutionContext.getType()` of our handlers. */
+/**
+ * The `ExecutionContext.getType()` of our handlers.
+ *
+ * @publicApi
+ */
 export const GATEWAY_WORKER_CONTEXT_TYPE = 'gateway-worker';
-/** Injection token of the validated options, defaults merged. */
+/**
+ * Injection token of the validated options, defaults merged.
+ *
+ * @publicApi
+ */
 export const GATEWAY_WORKER_OPTIONS = Symbol('GATEWAY_WORKER_OPTIONS');
 /** Injection token of the raw options as the user gave them. */
 export const GATEWAY_WORKER_RAW_OPTIONS = Symbol('GATEWAY_WORKER_RAW_OPTIONS');
@@ -26,8 +34,8 @@ export const REGISTER_AUTH_TIMEOUT = 10_000;
  * client's session and the prefix a reply adds (`innerMaxPackageSize` = `maxPackageSize` + this).
  */
 export const INNER_PACKET_HEADROOM = 1_048_576;
-/** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize`. */
-export const MIN_INNER_PACKET_HEADROOM = 65_536;
+/** The least room `innerMaxPackageSize` set by hand must leave above `maxPackageSize` (the header, and a little; sessions and reply prefixes need more: the derived default gives 1 MiB). */
+export const MIN_INNER_PACKET_HEADROOM = 64;
 /**
  * Longest line the Register reads. Its lines are small JSON objects: the longest, gateway_connect,
  * holds an address and the secret key, a few hundred bytes; 64 KiB leaves room for any key while a

@@ -23,7 +23,6 @@ export const unauthorizedPacket = (peer: string, cmd: number) =>
   `Gateway: unauthorized packet (cmd ${cmd}) from ${peer} before CMD_WORKER_CONNECT/CMD_GATEWAY_CLIENT_CONNECT; connection closed.`;
 export const unknownCommand = (peer: string, cmd: number) =>
   `Gateway: unknown command ${cmd} from ${peer}; connection closed (the peer does not speak this GatewayProtocol).`;
-export const protocolErrorFrom = (tier: string, peer: string, reason: string) => `${tier}: ${peer}: ${reason}`;
 export const registerBadRequest = (ip: string, line: string) =>
   `Bad request for Register service. Request info(IP:${ip}, Request Buffer:${line}). See http://doc2.workerman.net/register-auth-timeout.html`;
 export const registerAuthTimeout = (peer: string) =>
@@ -166,11 +165,113 @@ export const resumeExpired = (clientId: string, window: number) =>
   `Gateway: client ${clientId} did not come back within the resume window (${window} ms); closed for good (@OnClose runs).`;
 export const resumeRefused = (clientId: string, reason: string) =>
   `Gateway: a client could not resume ${clientId}: ${reason}; it starts over with a new client_id.`;
-export const handoverFailed = (clientId: string, gateway: string, reason: string) =>
-  `Gateway: could not take client ${clientId} over from gateway ${gateway}: ${reason}; the client starts over with a new client_id.`;
 export const sdkRequestTimedOut = (event: string, ms: number) =>
   `No reply to request "${event}" within ${ms} ms. Is a @SubscribeMessage('${event}') handler serving it, and does it return a value? Raise { timeout } for slow handlers.`;
 export const sdkDisconnected = (event: string) =>
   `The connection broke before request "${event}" was answered; the request may or may not have been handled. Retry it when the client is open again if it is safe to repeat.`;
 export const sdkClosed = () => `The client was closed with close(); create a new one (or call connect() again) to talk to the gateway.`;
 export const sdkRequestFailed = (event: string, message: string) => `Request "${event}" failed at the server: ${message}.`;
+
+// ---- Option problems: each one line of the GatewayWorkerOptionsError thrown at startup. ----
+
+export const optionNotPositiveInt = (name: string, got?: unknown, unit?: string) =>
+  `${name} must be a positive integer${unit ? ` (${unit})` : ''}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
+export const optionNotNonNegativeInt = (name: string, got?: unknown, unit?: string) =>
+  `${name} must be an integer ≥ 0${unit ? ` (${unit})` : ''}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
+export const optionNotOneOf = (name: string, choices: readonly string[]) => `${name} must be ${choices.map((c) => `'${c}'`).join(' or ')}`;
+export const optionNotIPv4 = (name: string, value: unknown, why?: string) => `${name} "${String(value)}" must be an IPv4 literal${why ? `: ${why}` : ''}`;
+export const registerAddressEmpty = () => 'registerAddress is empty; give at least one "host:port" of a Register';
+export const registerAddressInvalid = (address: unknown) => `registerAddress ${JSON.stringify(address)} is not "host:port" with a port of 1-65535`;
+export const registerListenInvalid = (listen: unknown) => `register.listen "${String(listen)}" is not "text://host:port" with a port of 0-65535`;
+export const secretKeyNotString = () => 'secretKey must be a string';
+export const listenMissing = () => 'gateway.listen is missing; give e.g. "websocket://0.0.0.0:7272"';
+export const listenNotString = (uri: unknown) => `gateway.listen: ${JSON.stringify(uri)} is not a string like "websocket://0.0.0.0:7272"`;
+export const listenWithoutProtocol = (uri: string, protocols: readonly string[]) =>
+  `gateway.listen: "${uri}" has no protocol; write it as "<protocol>://<host>:<port>" with protocol ${protocols.join(', ')}`;
+export const listenUnknownProtocol = (scheme: string, uri: string, protocols: readonly string[]) =>
+  `gateway.listen: unknown protocol "${scheme}" in "${uri}"; use one of ${protocols.join(', ')}`;
+export const listenWithoutPort = (uri: string) => `gateway.listen: "${uri}" has no valid port (0-65535; 0 lets the OS choose)`;
+export const startPortInvalid = (startPort: unknown) => `gateway.startPort ${JSON.stringify(startPort)} is not a port (1-65535, or 0 for OS-chosen)`;
+export const lanPortOutOfRange = (port: number) => `gateway.startPort + processIndex (${port}) is beyond 65535`;
+export const tlsNotObject = () => 'gateway.tls must be an object like { cert: "/path/cert.pem", key: "/path/key.pem" }';
+export const tlsSourceInvalid = (key: string) => `gateway.tls.${key} must be a file path or the contents (string or Buffer)`;
+export const tlsIncomplete = () => 'gateway.tls needs cert and key (or pfx)';
+export const tlsUnused = () =>
+  `gateway.tls is set but no listener uses TLS: write "wss://…" or "<protocol>+tls://…" in gateway.listen, or set gateway.transport to 'ssl'`;
+export const tlsMissing = (uri: string) => `gateway.listen "${uri}" uses TLS but gateway.tls (cert and key) is missing`;
+export const trustedProxyInvalid = (problem: string) => `gateway.trustedProxies: ${problem}`;
+export const pingIntervalInvalid = () => 'gateway.pingInterval must be a number of seconds ≥ 0 (0 turns the heartbeat off)';
+export const pingDataInvalid = () => 'gateway.pingData must be a string or a Buffer';
+export const metricsPortInvalid = () => 'metrics.port must be a port (0-65535)';
+export const workerNameInvalid = () => 'businessWorker.name must be a non-empty string without ":"';
+
+// ---- PHP serialize (lib/protocol): what went wrong with a value or with serialized bytes. ----
+
+export const phpSerializeFailed = (path: string, problem: string, hint: string) => `Cannot PHP-serialize ${path}: found ${problem}. ${hint}`;
+export const phpUnserializeInvalid = (at: number, expected: string, found: string) =>
+  `Invalid PHP serialized data at byte ${at}: expected ${expected}, found ${found}. ` +
+  'The input is not complete, well-formed PHP serialize() output; drop it (or keep the previous value) and check what produced it.';
+export const phpUnserializeInputType = (type: string) => `phpUnserialize() needs a Buffer or a string, got ${type}.`;
+export const phpUnserializeTooDeep = () => 'PHP serialized data nests too deeply for the remaining call stack. Drop it, or lower maxDepth.';
+export const phpUnserializeMaxDepth = (limit: number, got: unknown) => `maxDepth must be an integer from 1 to ${limit}, got ${String(got)}.`;
+export const phpKeyNotInt64 = (key: number) => `PHP array key ${key} is not an integer in the signed 64-bit range. Use an integer or a string key.`;
+export const phpKeyOutOfRange = (key: bigint) => `PHP array key ${key} is outside the signed 64-bit range. Use a string key.`;
+export const phpKeyWrongType = (type: string) => `A PHP array key must be a string or an integer, got ${type}.`;
+export const sessionMergeUndecodable = (which: string, reason: string) => `UPDATE_SESSION: the ${which} cannot be decoded. ${reason}`;
+export const sessionMergeNotArray = (which: string, type: string) =>
+  `UPDATE_SESSION: the ${which} decodes to ${type}, not an array, so it cannot be merged. Keep the old session and fix the sender.`;
+
+// gateway-worker CLI (lib/cli/)
+export const cliUsageProblem = (problem: string, usage: string) => `${problem}\n\n${usage}`;
+export const cliUnknownCommand = (command: string, known: string[], usage: string) =>
+  `Unknown command "${command}" (commands: ${known.join(', ')}, help).\n\n${usage}`;
+export const cliMissingCommand = (usage: string) => `No command given.\n\n${usage}`;
+export const cliUnexpectedArgument = (arg: string, help: string) => `Unexpected argument "${arg}".\n\n${help}`;
+export const cliOptionNotForCommand = (option: string, command: string, help: string) =>
+  `Option --${option} does not apply to "${command}".\n\n${help}`;
+export const cliEmptyOptionValue = (option: string) => `Option --${option} needs a non-empty value.`;
+export const tierNotReady = (tier: string, index: number, pid: number, ms: number) =>
+  `${tier} ${index} (pid ${pid}) did not become ready within ${ms} ms; see its log. An entry file that boots its tier ` +
+  `with NestFactory.createMicroservice()/connectMicroservice() instead of startGatewayWorkerTier() must call signalGatewayWorkerReady() once listen() has resolved.`;
+export const metricsEndpoint = (host: string, port: number, path: string) =>
+  `Prometheus metrics on http://${host}:${port}${path} (health checks: /healthz, /readyz)`;
+export const healthEndpoints = (host: string, port: number) => `Health checks on http://${host}:${port}/healthz and /readyz`;
+export const registerRefusedReason = () => 'the Register closed the link right after the announcement: it refuses the secret key';
+export const registerRefused = (tier: string, address: string) =>
+  `${tier}: the Register at ${address} refuses this peer: it closes the link right after the announcement, which it does for a wrong secret key ` +
+  `(the Register logs the refusal, naming this peer). Give every tier of the cluster the same secretKey. Retrying every second; logged again only when this changes.`;
+
+// ---- The gateway's own lifecycle and its workers ----------------------------------------------
+
+export const gatewayOptionsMissing = () =>
+  'GatewayServer needs the `gateway` options (listen, lanIp, startPort…) in GatewayWorkerModule.forRoot().';
+export const gatewayListening = (name: string, address: string, listeners: string[], registers: string[]) =>
+  `${name} ${address} listening on ${listeners.join(', ')}; registering with ${registers.join(', ')}`;
+export const innerLinkBroken = (peer: string, reason: string) => `Gateway: internal link ${peer}: ${reason}; connection closed.`;
+export const notARegisteredWorker = (cmd: number, peer: string) =>
+  `Gateway: cmd ${cmd} from ${peer}, which is not a registered worker; connection closed.`;
+export const workerKeyMissing = (peer: string) => `Gateway: CMD_WORKER_CONNECT from ${peer} without a worker_key; connection closed.`;
+export const workerConnected = (key: string, total: number) => `BusinessWorker ${key} connected (${total} in all)`;
+export const workerLeft = (key: string, drained: boolean, left: number) =>
+  `BusinessWorker ${key} ${drained ? 'finished draining and left' : 'disconnected'} (${left} left)`;
+export const workerStatsUnreadable = (key: string) => `Gateway: unreadable WORKER_STATS from ${key}; ignored.`;
+export const workerDraining = (key: string) => `BusinessWorker ${key} is draining: its clients' new events wait until it has finished`;
+export const workerDeclaredHung = (worker: string, gateway: string, silentMs: number | null, outstanding: number | null) =>
+  `BusinessWorker ${worker}: gateway ${gateway} declared this worker hung (it heard nothing from it for ${silentMs === null ? 'too long' : `${silentMs} ms`} while events were outstanding), cut its link, ` +
+  `and counted ${outstanding === null ? 'the outstanding' : outstanding} event(s) as lost; the clients went to other workers. Find what blocked this process (stopped, a synchronous handler, a CPU-bound task).`;
+export const eventQueueFull = (worker: string, max: number, times: number) =>
+  `BusinessWorker ${worker}: ${max} events queued (businessWorker.maxQueuedEvents); reading from the gateways is paused until half of them are handled ` +
+  `(${times} time(s) since the last such message). The gateways keep the events meanwhile. Handlers are slower than the traffic: make them faster, or start more business workers.`;
+export const packetTooLargeToSend = (method: string, size: number, max: number) =>
+  `${method}(): the command would be a ${size}-byte packet, over the ${max}-byte limit of the internal links (innerMaxPackageSize); nothing was sent. ` +
+  `Send smaller messages (split them), or raise innerMaxPackageSize on every tier of the cluster.`;
+export const gatewayLinkFull = (worker: string, gateway: string, dropped: number, limit: number) =>
+  `BusinessWorker ${worker}: the link to gateway ${gateway} has ${limit} bytes waiting to be written (businessWorker.sendToGatewayBufferSize); ` +
+  `${dropped} command(s) dropped since the last such message (all counted in send_fail). The gateway reads too slowly: check its load, or raise sendToGatewayBufferSize.`;
+export const workerStarted = (worker: string, registers: string[]) => `BusinessWorker ${worker} started; asking ${registers.join(', ')} for gateways`;
+export const workerConnectedTo = (worker: string, gateway: string) => `BusinessWorker ${worker} connected to gateway ${gateway}`;
+export const workerLostGateway = (worker: string, gateway: string, reason: string) => `BusinessWorker ${worker} lost gateway ${gateway} (${reason}); reconnecting every second while the Register lists it.`;
+export const workerRefusedByGateway = (worker: string, gateway: string) =>
+  wrongSecretKey(`BusinessWorker ${worker}`, `gateway ${gateway}`, 'our worker connection') + ' (the gateway closed it before sending anything; retrying every second)';
+export const unreadableGatewayInfo = (worker: string, gateway: string) =>
+  `BusinessWorker ${worker}: unreadable GATEWAY_INFO from gateway ${gateway}; its clients' protocols stay unknown (ctx.protocol is undefined). Run the same version on gateways and workers.`;

@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
 import { GatewayHandlerRegistry } from './business-worker/gateway-handler.registry.js';
 import { GatewayClient } from './client/gateway.client.js';
+import { GATEWAY_TRANSPORT } from './client/gateway-transport.interface.js';
+import { GatewayTransportSwitch } from './client/gateway-transport.switch.js';
 import { GatewayMetadataAccessor } from './explorer/gateway-metadata.accessor.js';
 import { GatewayWorkerExplorer } from './explorer/gateway-worker.explorer.js';
 import { GatewayServer } from './gateway/gateway.server.js';
@@ -35,6 +37,8 @@ import { GatewayWsAdapter } from './websockets/gateway-ws.adapter.js';
  * `@WebSocketGateway` classes (`@nestjs/websockets`) in the app's providers are served on the
  * cluster by `GatewayWsAdapter`, which the module installs as the app's websocket adapter.
  * The module is global unless `global: false`.
+ *
+ * @publicApi
  */
 @Module({
   imports: [DiscoveryModule],
@@ -51,6 +55,9 @@ import { GatewayWsAdapter } from './websockets/gateway-ws.adapter.js';
     GatewayServer,
     BusinessWorkerServer,
     GatewayClient,
+    // GatewayService's transport: the GatewayClient, or the worker's links while a BusinessWorker runs here.
+    GatewayTransportSwitch,
+    { provide: GATEWAY_TRANSPORT, useExisting: GatewayTransportSwitch },
     GatewayService,
     GatewayWorkerMetrics,
     GatewayWsAdapter,

@@ -1,11 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
-import type { GatewaySession } from './business-worker/gateway-event-context.js';
+import type { GatewaySession } from './business-worker/client-session.js';
 import { gatewayEventStorage } from './business-worker/gateway-event.storage.js';
-import { GatewayClient } from './client/gateway.client.js';
-import { GatewayQueryPool } from './client/gateway-query.pool.js';
-import type { GatewayTransport } from './client/gateway-transport.interface.js';
-import { WorkerTransport } from './client/worker.transport.js';
+import { GATEWAY_TRANSPORT, type GatewayTransport } from './client/gateway-transport.interface.js';
+import { PacketTooLargeError } from './errors/packet-too-large.error.js';
 import { NoCurrentClientError } from './errors/no-current-client.error.js';
 import { NoGatewayError } from './errors/no-gateway.error.js';
 import { PartialResultError } from './errors/partial-result.error.js';
@@ -14,6 +11,7 @@ import { partialResult } from './gateway-worker.messages.js';
 import type { QueryOptions } from './interfaces/query-options.interface.js';
 import type { ResolvedGatewayWorkerOptions } from './interfaces/resolved-options.interface.js';
 import { decodeClientId } from './protocol/client-id.js';
+import { FLAG_BINARY } from './protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, FLAG_NOT_CALL_ENCODE, GatewayCommand } from './protocol/gateway-command.js';
 import { encodeBody, encodeGatewayPacket } from './protocol/gateway-packet.js';
 import { phpSerialize, phpUnserialize, phpUnserializeExact } from './protocol/php-serialize.js';
@@ -35,14 +33,19 @@ import {
 } from './service/query-reply.merge.js';
 import { asSession, entriesOf, replySource, textOf } from './service/query-reply.reader.js';
 import { selectExt } from './service/select-query.js';
-import { replaceRecursive } from './utils/replace-recursive.js';
 
-/** What can be sent to a client: text, bytes, or a value sent as JSON text. */
+/**
+ * What can be sent to a client: text, bytes, or a value sent as JSON text.
+ *
+ * @publicApi
+ */
 export type GatewayMessage = string | Buffer | Uint8Array | number | boolean | object;
 
 /**
  * A uid or a group. `"42"` and `42` are the same uid/group (PHP array keys); results give them
  * back as strings. PHP-empty values (`''`, `'0'`, `0`) cannot be bound or joined.
+ *
+ * @publicApi
  */
 export type GatewayKey = string | number;
 
@@ -69,19 +72,21 @@ const NULL_BODY = Buffer.from('N;');
  * - Results use TypeScript shapes instead of PHP's `{x: x}` maps: client_ids, uids and groups as
  *   `string[]` (each once), per-client or per-group results as `Record<string, …>` (whose
  *   integer-like keys, like any JS object's, enumerate first).
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayService {
   private readonly logger = new Logger('GatewayService');
-  private readonly workerTransport: WorkerTransport;
 
+  /**
+   * @param transport the worker's gateway links while this app runs a BusinessWorker, the
+   *   GatewayClient otherwise (the `GATEWAY_TRANSPORT` provider switches it)
+   */
   constructor(
     @Inject(GATEWAY_WORKER_OPTIONS) private readonly options: ResolvedGatewayWorkerOptions,
-    private readonly worker: BusinessWorkerServer,
-    private readonly client: GatewayClient,
-  ) {
-    this.workerTransport = new WorkerTransport(worker, new GatewayQueryPool(options));
-  }
+    @Inject(GATEWAY_TRANSPORT) private readonly transport: GatewayTransport,
+  ) {}
 
   // ---- sending -------------------------------------------------------------------------------
 
@@ -96,7 +101,7 @@ export class GatewayService {
     // costs promise hooks while AsyncLocalStorage is active.
     try {
       const target = decodeClientId(clientId);
-      return this.sendTo(target.address, this.packet(GatewayCommand.SEND_TO_ONE, message, raw, target.connectionId));
+      return this.sendTo(target.address, this.packet('sendToClient', GatewayCommand.SEND_TO_ONE, message, raw, target.connectionId));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -110,7 +115,7 @@ export class GatewayService {
     try {
       // The event names its gateway and connection: no client_id to parse.
       const ctx = this.current('sendToCurrentClient');
-      return this.sendTo(ctx.gatewayAddress, this.packet(GatewayCommand.SEND_TO_ONE, message, raw, ctx.packet.connectionId));
+      return this.sendTo(ctx.gatewayAddress, this.packet('sendToCurrentClient', GatewayCommand.SEND_TO_ONE, message, raw, ctx.packet.connectionId));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -129,21 +134,17 @@ export class GatewayService {
       const skip = new Set(excluded);
       const byGateway = groupByGateway(clientIds.filter((id) => !skip.has(id)));
       if (byGateway.size === 0) return false;
-      let ok = true;
-      for (const [address, ids] of byGateway) {
-        const ext = JSON.stringify({ connections: idMap(ids) });
-        ok = (await this.sendTo(address, this.packet(GatewayCommand.SEND_TO_ALL, message, raw, 0, ext))) && ok;
-      }
-      return ok;
+      // Every packet is built (and size-checked) before the first is sent.
+      const packets = [...byGateway].map(([address, ids]) => [address, this.packet('sendToAll', GatewayCommand.SEND_TO_ALL, message, raw, 0, JSON.stringify({ connections: idMap(ids) }))] as const);
+      // All handed over in this turn: inside a worker they are written before the event is confirmed,
+      // even when the handler does not await this call.
+      const sent = await Promise.all(packets.map(([address, packet]) => this.sendTo(address, packet)));
+      return sent.every(Boolean);
     }
-    const base = this.packet(GatewayCommand.SEND_TO_ALL, message, raw);
-    if (excluded.length === 0) return (await this.transport().sendAll(base)) > 0;
-    const byGateway = groupByGateway(excluded);
-    const n = await this.transport().sendAll((address) => {
-      const ids = byGateway.get(address);
-      return ids ? this.packet(GatewayCommand.SEND_TO_ALL, message, raw, 0, JSON.stringify({ exclude: idMap(ids) })) : base;
-    });
-    return n > 0;
+    const base = this.packet('sendToAll', GatewayCommand.SEND_TO_ALL, message, raw);
+    if (excluded.length === 0) return (await this.transport.sendAll(base)) > 0;
+    const byAddress = perGateway(excluded, (ids) => this.packet('sendToAll', GatewayCommand.SEND_TO_ALL, message, raw, 0, JSON.stringify({ exclude: idMap(ids) })));
+    return (await this.transport.sendAll((address) => byAddress.get(address) ?? base)) > 0;
   }
 
   /**
@@ -153,7 +154,7 @@ export class GatewayService {
   async sendToUid(uid: GatewayKey | readonly GatewayKey[], message: GatewayMessage, raw = false): Promise<boolean> {
     const uids = validKeys(uid);
     if (uids.length === 0) return false;
-    return (await this.transport().sendAll(this.packet(GatewayCommand.SEND_TO_UID, message, raw, 0, JSON.stringify(uids)))) > 0;
+    return (await this.transport.sendAll(this.packet('sendToUid', GatewayCommand.SEND_TO_UID, message, raw, 0, JSON.stringify(uids)))) > 0;
   }
 
   /**
@@ -167,14 +168,10 @@ export class GatewayService {
     if (groups.length === 0) return false;
     const excluded = listOf(exclude);
     const ext = (ids: string[] | null) => JSON.stringify({ group: groups, exclude: ids ? idMap(ids) : null });
-    const base = this.packet(GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(null));
-    if (excluded.length === 0) return (await this.transport().sendAll(base)) > 0;
-    const byGateway = groupByGateway(excluded);
-    const n = await this.transport().sendAll((address) => {
-      const ids = byGateway.get(address);
-      return ids ? this.packet(GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(ids)) : base;
-    });
-    return n > 0;
+    const base = this.packet('sendToGroup', GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(null));
+    if (excluded.length === 0) return (await this.transport.sendAll(base)) > 0;
+    const byAddress = perGateway(excluded, (ids) => this.packet('sendToGroup', GatewayCommand.SEND_TO_GROUP, message, raw, 0, ext(ids)));
+    return (await this.transport.sendAll((address) => byAddress.get(address) ?? base)) > 0;
   }
 
   // ---- connections ---------------------------------------------------------------------------
@@ -189,7 +186,7 @@ export class GatewayService {
     const packet =
       message === undefined || message === null
         ? encodeGatewayPacket({ cmd: GatewayCommand.KICK, connectionId: target.connectionId, body: NULL_BODY })
-        : this.packet(GatewayCommand.KICK, message, false, target.connectionId);
+        : this.packet('closeClient', GatewayCommand.KICK, message, false, target.connectionId);
     return this.sendTo(target.address, packet);
   }
 
@@ -402,7 +399,7 @@ export class GatewayService {
   /** Dissolves a group on every gateway; its members stay connected (PHP `ungroup`, CMD_UNGROUP). A PHP-empty group: false, nothing sent. */
   async ungroup(group: GatewayKey): Promise<boolean> {
     if (isPhpEmpty(group)) return false;
-    return (await this.transport().sendAll(this.command(GatewayCommand.UNGROUP, 0, String(group)))) > 0;
+    return (await this.transport.sendAll(this.command(GatewayCommand.UNGROUP, 0, String(group)))) > 0;
   }
 
   /**
@@ -455,7 +452,7 @@ export class GatewayService {
   /**
    * Every group's distinct uids: `{group: uids}` (PHP `getAllGroupUidList`, CMD_SELECT of uid and
    * groups). Members without a uid are skipped. PHP stops reading a gateway's reply at the first
-   * connection without a uid or groups (a `break` meant as `continue`, PROTOCOL.md §7.1), so its
+   * connection without a uid or groups (a `break` meant as `continue`, docs/protocol.md §7.1), so its
    * result is often incomplete; this one is complete.
    */
   async getAllGroupUidList(options?: QueryOptions): Promise<Record<string, string[]>> {
@@ -470,7 +467,7 @@ export class GatewayService {
   /**
    * Every group's members: `{group: client_ids}` (PHP `getAllGroupClientIdList`, CMD_SELECT of
    * groups). PHP stops reading a gateway's reply at the first connection in no group (the `break`
-   * bug of PROTOCOL.md §7.1); this one skips such connections and is complete.
+   * bug of docs/protocol.md §7.1); this one skips such connections and is complete.
    */
   async getAllGroupClientIdList(options?: QueryOptions): Promise<Record<string, string[]>> {
     return this.fanOut('getAllGroupClientIdList', this.select(['groups']), clientIdsByGroup, options);
@@ -541,13 +538,10 @@ export class GatewayService {
   async setSession(clientId: string, session: GatewaySession): Promise<boolean> {
     const target = decodeClientId(clientId);
     const bytes = phpSerialize(session ?? {}, { rootName: 'session' });
+    const packet = this.command(GatewayCommand.SET_SESSION, target.connectionId, bytes, 'setSession');
     const ctx = gatewayEventStorage.getStore();
-    if (ctx && ctx.clientId === clientId && ctx.event !== 'close') {
-      ctx.session = session;
-      this.worker.sessionWritten(clientId, ctx.sessionWritten ?? ctx.sessionBytes, bytes);
-      ctx.sessionWritten = bytes;
-    }
-    return this.sendTo(target.address, this.command(GatewayCommand.SET_SESSION, target.connectionId, bytes));
+    if (ctx && ctx.clientId === clientId && ctx.event !== 'close') ctx.clientSession.replaced(session, bytes);
+    return this.sendTo(target.address, packet);
   }
 
   /**
@@ -559,22 +553,13 @@ export class GatewayService {
   async updateSession(clientId: string, partial: GatewaySession): Promise<boolean> {
     const target = decodeClientId(clientId);
     const update = phpSerialize(partial ?? {}, { rootName: 'session' });
+    const packet = this.command(GatewayCommand.UPDATE_SESSION, target.connectionId, update, 'updateSession');
     const ctx = gatewayEventStorage.getStore();
-    if (ctx && ctx.clientId === clientId && ctx.event !== 'close') {
-      const merged = replaceRecursive(ctx.session, structuredClone(partial ?? {}));
-      const bytes = phpSerialize(merged);
-      this.worker.sessionWritten(clientId, ctx.sessionWritten ?? ctx.sessionBytes, bytes);
-      ctx.sessionWritten = bytes;
-    }
-    return this.sendTo(target.address, this.command(GatewayCommand.UPDATE_SESSION, target.connectionId, update));
+    if (ctx && ctx.clientId === clientId && ctx.event !== 'close') ctx.clientSession.merged(partial);
+    return this.sendTo(target.address, packet);
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
-
-  /** Inside a running BusinessWorker, the worker's links; otherwise the GatewayClient. */
-  private transport(): GatewayTransport {
-    return this.worker.isRunning ? this.workerTransport : this.client;
-  }
 
   private current(method: string) {
     const ctx = gatewayEventStorage.getStore();
@@ -584,7 +569,7 @@ export class GatewayService {
 
   private sendTo(address: string, packet: Buffer): Promise<boolean> {
     try {
-      return Promise.resolve(this.transport().send(address, packet));
+      return Promise.resolve(this.transport.send(address, packet));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -593,22 +578,35 @@ export class GatewayService {
   /**
    * A send-type packet. Strings and bytes go as they are, numbers and booleans as PHP would cast
    * them, objects and arrays as JSON text (what a browser expects, and what a PHP gateway can send
-   * to any client protocol).
+   * to any client protocol). Bytes are marked binary (FLAG_BINARY), so a TypeScript gateway writes
+   * them to websocket clients as binary frames; the transport clears the mark toward other gateways.
+   * @throws PacketTooLargeError when the packet would exceed `innerMaxPackageSize`
    */
-  private packet(cmd: number, message: GatewayMessage, raw: boolean, connectionId = 0, ext = ''): Buffer {
-    const isStructured = message !== null && typeof message === 'object' && !(message instanceof Uint8Array);
+  private packet(method: string, cmd: number, message: GatewayMessage, raw: boolean, connectionId = 0, ext = ''): Buffer {
+    const isBytes = message instanceof Uint8Array;
+    const isStructured = message !== null && typeof message === 'object' && !isBytes;
     const { body } = encodeBody(isStructured ? JSON.stringify(message) : message);
-    return encodeGatewayPacket({
-      cmd,
-      connectionId,
-      flag: FLAG_BODY_IS_SCALAR | (raw ? FLAG_NOT_CALL_ENCODE : 0),
-      extData: ext ? Buffer.from(ext) : EMPTY,
-      body,
-    });
+    return this.checked(
+      method,
+      encodeGatewayPacket({
+        cmd,
+        connectionId,
+        flag: FLAG_BODY_IS_SCALAR | (raw ? FLAG_NOT_CALL_ENCODE : isBytes ? FLAG_BINARY : 0),
+        extData: ext ? Buffer.from(ext) : EMPTY,
+        body,
+      }),
+    );
   }
 
-  private command(cmd: number, connectionId: number, ext: string | Buffer = ''): Buffer {
-    return encodeGatewayPacket({ cmd, connectionId, flag: FLAG_BODY_IS_SCALAR, extData: typeof ext === 'string' ? Buffer.from(ext) : ext });
+  /** @throws PacketTooLargeError when the packet would exceed `innerMaxPackageSize` */
+  private command(cmd: number, connectionId: number, ext: string | Buffer = '', method = `command ${cmd}`): Buffer {
+    return this.checked(method, encodeGatewayPacket({ cmd, connectionId, flag: FLAG_BODY_IS_SCALAR, extData: typeof ext === 'string' ? Buffer.from(ext) : ext }));
+  }
+
+  /** A packet no gateway would take is refused here, before anything is written. */
+  private checked(method: string, packet: Buffer): Buffer {
+    if (packet.length > this.options.innerMaxPackageSize) throw new PacketTooLargeError(method, packet.length, this.options.innerMaxPackageSize);
+    return packet;
   }
 
   /** A CMD_SELECT packet of `fields`, for every connection or for the members of `groups`. */
@@ -631,16 +629,16 @@ export class GatewayService {
   }
 
   private queryOne(address: string, packet: Buffer, options?: Pick<QueryOptions, 'timeout'>): Promise<Buffer> {
-    return this.transport().query(address, packet, options?.timeout ?? this.options.queryTimeout);
+    return this.transport.query(address, packet, options?.timeout ?? this.options.queryTimeout);
   }
 
   /**
    * Asks every gateway the Register lists (at once, each with its own timeout) and merges the
    * answers. A gateway that fails — timeout, unreachable, unreadable reply — contributes nothing
-   * and makes the result partial (PROTOCOL.md §7.1).
+   * and makes the result partial (docs/protocol.md §7.1).
    */
   private async fanOut<A, R>(method: string, packet: Buffer, merger: ReplyMerger<A, R>, options?: QueryOptions): Promise<R> {
-    const transport = this.transport();
+    const transport = this.transport;
     const addresses = [...(await transport.addresses())];
     if (addresses.length === 0) throw new NoGatewayError(method);
     const timeout = options?.timeout ?? this.options.queryTimeout;
@@ -694,6 +692,13 @@ function groupByGateway(clientIds: readonly string[]): Map<string, string[]> {
     else map.set(address, [id]);
   }
   return map;
+}
+
+/** A packet per gateway of the `clientIds`, all built before any is sent. */
+function perGateway(clientIds: readonly string[], packetFor: (ids: string[]) => Buffer): Map<string, Buffer> {
+  const packets = new Map<string, Buffer>();
+  for (const [address, ids] of groupByGateway(clientIds)) packets.set(address, packetFor(ids));
+  return packets;
 }
 
 /** `{"<connection id>": <connection id>}` for client_ids, the shape PHP gateways read. */

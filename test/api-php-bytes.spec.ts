@@ -1,6 +1,6 @@
 /**
  * Wire compatibility of the GatewayService API with PHP's GatewayClient/GatewayWorker library,
- * byte for byte against PROTOCOL.md §13:
+ * byte for byte against docs/protocol.md §13:
  * - what each API method sends is the packet PHP sends for the same call, and the reply vectors
  *   decode to the documented results (through a recording transport);
  * - a raw peer speaking only captured PHP GatewayClient bytes gets the documented replies from our
@@ -8,20 +8,13 @@
  */
 import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BusinessWorkerServer } from '../lib/business-worker/business-worker.server.js';
-import type { GatewayClient } from '../lib/client/gateway.client.js';
 import { GatewayQueryLink } from '../lib/client/gateway-query.link.js';
 import type { GatewayTransport } from '../lib/client/gateway-transport.interface.js';
-import {
-  encodeClientId,
-  encodeGatewayPacket,
-  FLAG_BODY_IS_SCALAR,
-  GatewayCommand,
-  GatewayService,
-  PartialResultError,
-  QueryTimeoutError,
-  resolveGatewayWorkerOptions,
-} from '../lib/index.js';
+import { GatewayService, PartialResultError, QueryTimeoutError } from '../lib/index.js';
+import { encodeClientId } from '../lib/protocol/client-id.js';
+import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { startCluster, type TestCluster } from './support/cluster.js';
 import { freePort, TextClient, waitFor } from './support/net.js';
 
@@ -29,7 +22,7 @@ const hex = (b: Buffer) => b.toString('hex');
 const fromHex = (h: string) => Buffer.from(h, 'hex');
 const ascii = (s: string) => Buffer.from(s).toString('hex');
 
-/** The vectors of PROTOCOL.md §13 used here. */
+/** The vectors of docs/protocol.md §13 used here. */
 const TV = {
   sendToAllHello: '0000002106000000000000000000000000000000000100000000000068656c6c6f',
   sendToAllHelloRaw: '0000002106000000000000000000000000000000000300000000000068656c6c6f',
@@ -117,10 +110,9 @@ class RecordingTransport implements GatewayTransport {
   }
 }
 
-/** A GatewayService outside a BusinessWorker whose GatewayClient is `transport`. */
+/** A GatewayService whose transport (the GatewayClient, outside a BusinessWorker) is `transport`. */
 function serviceOver(transport: RecordingTransport): GatewayService {
-  const worker = { isRunning: false, on: () => undefined, sessionWritten: () => undefined } as unknown as BusinessWorkerServer;
-  return new GatewayService(resolveGatewayWorkerOptions({}), worker, transport as unknown as GatewayClient);
+  return new GatewayService(resolveGatewayWorkerOptions({}), transport);
 }
 
 const GW = '127.0.0.1:2900';

@@ -1,5 +1,5 @@
 /**
- * The whole GatewayService API (PROTOCOL.md §7) against a two-gateway cluster, through both
+ * The whole GatewayService API (docs/protocol.md §7) against a two-gateway cluster, through both
  * transports (inside a BusinessWorker, and as a GatewayClient in a plain Nest app), with text,
  * websocket and frame clients; partial results with a stalled gateway; departed gateways.
  */

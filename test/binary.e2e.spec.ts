@@ -66,7 +66,7 @@ async function rawClient(port: number): Promise<{ socket: Socket; bytes: () => B
  * Buffer (worker tier), and the framing in OutgoingMessage (covered alone by
  * outgoing-message.spec.ts). Enabled once all three are merged.
  */
-describe.skip('binary messages end to end', () => {
+describe('binary messages end to end', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {

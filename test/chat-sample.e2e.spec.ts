@@ -100,7 +100,7 @@ describe('chat sample (npm start), separate processes', () => {
     expect(html).toContain('new GatewaySocketClient(');
     expect(html).toContain(`:${wsPort}`);
     // The client SDK the page imports is served, as a browser loads it (ESM, its imports too) — and nothing else of the build.
-    for (const path of ['/sdk/client.js', '/sdk/gateway-socket.client.js', '/protocol/resume-envelope.js', '/errors/request-timeout.error.js', '/gateway-worker.messages.js']) {
+    for (const path of ['/sdk/client.js', '/sdk/gateway-socket.client.js', '/protocol/resume-envelope.js', '/errors/request-timeout.error.js', '/errors/gateway-worker.error.js', '/gateway-worker.messages.js']) {
       const js = await fetch(`http://127.0.0.1:${webPort}${path}`);
       expect(js.status, path).toBe(200);
       expect(js.headers.get('content-type')).toMatch(/javascript/);

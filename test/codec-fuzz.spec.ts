@@ -1,5 +1,5 @@
 /**
- * Property tests of every decoder that faces the network (PROTOCOL.md §2.4, §4, §8, §10): random
+ * Property tests of every decoder that faces the network (docs/protocol.md §2.4, §4, §8, §10): random
  * and mutated input is either decoded or rejected with the codec's own error — never another
  * exception, never a hang — and valid input survives any chunking. Also the gateway's command
  * handler (no packet makes it throw; exactly one well-formed reply per query) and the readers of

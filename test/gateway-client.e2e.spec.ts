@@ -3,8 +3,6 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  gatewayConnectLine,
-  GatewayClient,
   GatewayService,
   GatewayUnreachableError,
   GatewayWorkerModule,
@@ -14,6 +12,8 @@ import {
   RegisterUnavailableError,
   type GatewayWorkerModuleOptions,
 } from '../lib/index.js';
+import { gatewayConnectLine } from '../lib/protocol/register-message.js';
+import { GatewayClient } from '../lib/client/gateway.client.js';
 import { GatewayQueryLink } from '../lib/client/gateway-query.link.js';
 import { boot, startCluster, type TestCluster } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';

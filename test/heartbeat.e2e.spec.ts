@@ -4,7 +4,7 @@ import { sleep, TextClient, waitFor, WsClient } from './support/net.js';
 import { testProviders } from './support/test-events.js';
 
 /**
- * The heartbeat of PROTOCOL.md §5.9 with small intervals: I = pingInterval, L = pingNotResponseLimit;
+ * The heartbeat of docs/protocol.md §5.9 with small intervals: I = pingInterval, L = pingNotResponseLimit;
  * a silent client is destroyed at t ∈ (L·I + I/2, L·I + I] after its last message.
  */
 const I = 0.3;
@@ -92,7 +92,7 @@ describe('heartbeat: pingInterval, pingNotResponseLimit, pingData', () => {
     const client = await TextClient.connect(cluster.port(1, 0));
     const first = await client.until((m) => m === 'hb', 2000);
     const firstAt = (Date.now() - start) / 1000;
-    // First ping at t ∈ (I, 2I] (PROTOCOL.md §5.9 table).
+    // First ping at t ∈ (I, 2I] (docs/protocol.md §5.9 table).
     expect(first).toBe('hb');
     expect(firstAt).toBeGreaterThan(0.25 - 0.03);
     expect(firstAt).toBeLessThan(2 * 0.25 + SLACK);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayWorkerOptionsError, resolveGatewayWorkerOptions } from '../lib/index.js';
+import { GatewayWorkerOptionsError } from '../lib/index.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import type { ClientConnection } from '../lib/gateway/client-connection.js';
 import { Heartbeat } from '../lib/gateway/heartbeat.js';
 
@@ -39,7 +40,7 @@ function run(limit: number, ticks: number, pingData = 'ping', protocol: ClientCo
   return { log, hb };
 }
 
-describe('Heartbeat sweep (PROTOCOL.md §5.9), tick by tick', () => {
+describe('Heartbeat sweep (docs/protocol.md §5.9), tick by tick', () => {
   it('L = 2: pings at counts 2 and 4 (ticks 3, 5), destroys at tick 6; the period is I/2', () => {
     const { log, hb } = run(2, 10);
     expect(log).toEqual(['3:"ping\\n"', '5:"ping\\n"', '6:destroy']);

@@ -6,12 +6,12 @@ import {
   GatewayService,
   GatewayWorkerModule,
   GatewayWorkerOptionsError,
-  resolveGatewayWorkerOptions,
   startGatewayWorkerTier,
   type GatewayWorkerModuleOptions,
   type GatewayWorkerOptionsFactory,
   type ResolvedGatewayWorkerOptions,
 } from '../lib/index.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 
 describe('GatewayWorkerModule options', () => {
   it('fills in the PHP defaults', () => {

@@ -1,6 +1,6 @@
 import type { StreamDecoder } from '../lib/protocol/client-protocol.js';
 /**
- * Byte-exact checks of the wire formats against the test vectors of PROTOCOL.md §13
+ * Byte-exact checks of the wire formats against the test vectors of docs/protocol.md §13
  * (GatewayProtocol §2, client_id §3, Register lines §4, client framings §8).
  */
 import { describe, it, expect } from 'vitest';

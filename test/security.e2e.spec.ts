@@ -1,13 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  encodeGatewayPacket,
-  FLAG_BODY_IS_SCALAR,
-  GatewayCommand,
-  GatewayServer,
-  RegisterServer,
-  BusinessWorkerServer,
-} from '../lib/index.js';
+import { GatewayServer, RegisterServer, BusinessWorkerServer } from '../lib/index.js';
+import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
 import { boot, CapturingLogger } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';

@@ -2,9 +2,17 @@ import { rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayServer, GatewayWorkerOptionsError, resolveGatewayWorkerOptions, TlsCertificateError } from '../lib/index.js';
+import { GatewayServer, GatewayWorkerOptionsError, TlsCertificateError } from '../lib/index.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { boot, CapturingLogger } from './support/cluster.js';
-import { connectTlsText, connectWs, generateCertificate, startEdgeCluster, type EdgeCluster, type TestCertificate } from './support/edge.js';
+import {
+  connectTlsText,
+  connectWs,
+  generateCertificate,
+  startEdgeCluster,
+  type EdgeCluster,
+  type TestCertificate,
+} from './support/edge.js';
 import { freePort, greeted, sleep, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';
 

@@ -1,21 +1,20 @@
-import { Injectable, UnauthorizedException, UseGuards, type CanActivate, type ExecutionContext, type INestMicroservice } from '@nestjs/common';
+import {
+  Injectable,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+  type INestMicroservice,
+} from '@nestjs/common';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClientId,
   Ctx,
-  decodeGatewayPacket,
-  encodeGatewayPacket,
-  ExtensionCommand,
-  FLAG_AWAITS_VERDICT,
-  FLAG_BODY_IS_SCALAR,
-  GatewayCommand,
   GatewayEventContext,
   GatewayEvents,
-  GatewayPacketReader,
   GatewayServer,
   GatewayService,
-  gatewayConnectLine,
   getGatewayEventContext,
   OnClose,
   OnConnect,
@@ -23,12 +22,15 @@ import {
   OnWebSocketConnect,
   Payload,
   Session,
-  webSocketConnectBody,
   WebSocketConnectRequest,
-  WorkerFeature,
-  type GatewayPacket,
   type GatewaySession,
 } from '../lib/index.js';
+import { decodeGatewayPacket, encodeGatewayPacket, type GatewayPacket } from '../lib/protocol/gateway-packet.js';
+import { ExtensionCommand, FLAG_AWAITS_VERDICT, WorkerFeature } from '../lib/protocol/extension-command.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
+import { GatewayPacketReader } from '../lib/protocol/gateway-packet.reader.js';
+import { gatewayConnectLine } from '../lib/protocol/register-message.js';
+import { webSocketConnectBody } from '../lib/gateway/websocket-connect.payload.js';
 import { boot, CapturingLogger } from './support/cluster.js';
 import { connectWs, refusedUpgrade, startEdgeCluster, type EdgeCluster } from './support/edge.js';
 import { freePort, sleep, waitFor } from './support/net.js';

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayWorkerOptionsError, phpParseStr, phpSerialize, resolveGatewayWorkerOptions, webSocketConnectBody, WebSocketConnectRequest, phpUnserialize } from '../lib/index.js';
+import { GatewayWorkerOptionsError, WebSocketConnectRequest } from '../lib/index.js';
+import { phpParseStr, webSocketConnectBody } from '../lib/gateway/websocket-connect.payload.js';
+import { phpSerialize, phpUnserialize } from '../lib/protocol/php-serialize.js';
+import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
 import { TrustedProxies } from '../lib/gateway/trusted-proxies.js';
 
-/** TV-25 (PROTOCOL.md §13): the 813-byte body of CMD_ON_WEBSOCKET_CONNECT for this handshake. */
+/** TV-25 (docs/protocol.md §13): the 813-byte body of CMD_ON_WEBSOCKET_CONNECT for this handshake. */
 const TV25_BODY =
   'a:3:{s:3:"get";a:2:{s:5:"token";s:3:"abc";s:4:"list";a:2:{i:0;s:1:"1";i:1;s:1:"2";}}s:6:"server";a:16:{s:12:"QUERY_STRING";s:27:"token=abc&list[]=1&list[]=2";s:14:"REQUEST_METHOD";s:3:"GET";s:11:"REQUEST_URI";s:31:"/ws?token=abc&list[]=1&list[]=2";s:15:"SERVER_PROTOCOL";s:8:"HTTP/1.1";s:11:"SERVER_NAME";s:16:"example.com:8282";s:12:"CONTENT_TYPE";N;s:11:"REMOTE_ADDR";s:12:"192.168.1.10";s:11:"REMOTE_PORT";i:54321;s:11:"SERVER_PORT";i:8282;s:9:"HTTP_HOST";s:16:"example.com:8282";s:12:"HTTP_UPGRADE";s:9:"websocket";s:15:"HTTP_CONNECTION";s:7:"Upgrade";s:22:"HTTP_SEC_WEBSOCKET_KEY";s:24:"dGhlIHNhbXBsZSBub25jZQ==";s:26:"HTTP_SEC_WEBSOCKET_VERSION";s:2:"13";s:11:"HTTP_COOKIE";s:23:"sid=xyz%201; theme=dark";s:15:"HTTP_USER_AGENT";s:4:"test";}s:6:"cookie";a:2:{s:3:"sid";s:7:"xyz%201";s:5:"theme";s:4:"dark";}}';
 
@@ -18,7 +21,7 @@ const TV25_REQUEST = {
 
 const parsed = (q: string) => phpSerialize(phpParseStr(q)).toString();
 
-describe('CMD_ON_WEBSOCKET_CONNECT payload (PROTOCOL.md §5.11)', () => {
+describe('CMD_ON_WEBSOCKET_CONNECT payload (docs/protocol.md §5.11)', () => {
   it('TV-25: the body is byte-exact', () => {
     const body = webSocketConnectBody(TV25_REQUEST);
     expect(body.length).toBe(813);

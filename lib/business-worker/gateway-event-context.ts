@@ -2,25 +2,28 @@ import { GatewayCommand } from '../protocol/gateway-command.js';
 import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import type { GatewayPacket } from '../protocol/gateway-packet.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
-import { PhpOpaque } from '../protocol/php-value.js';
 import { long2ip } from '../utils/ip.util.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import { ExtensionCommand, type GatewayListenerInfo } from '../protocol/extension-command.js';
+import type { ClientSession, GatewaySession } from './client-session.js';
 import { WebSocketConnectRequest } from './websocket-connect.request.js';
+
+export type { GatewaySession } from './client-session.js';
 
 /** The client events a BusinessWorker dispatches to handlers. */
 export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect' | 'disconnect' | 'resume';
 
-/** What `@OnDisconnect` (`{ window }`) and `@OnResume` (`{ previousClientId }`) handlers get as `@Payload()`. */
+/**
+ * What `@OnDisconnect` (`{ window }`) and `@OnResume` (`{ previousClientId }`) handlers get as `@Payload()`.
+ *
+ * @publicApi
+ */
 export interface GatewayResumeEvent {
   /** `disconnect`: how long (ms) the gateway keeps the client for a resume. */
   window?: number;
   /** `resume`: the client_id the client had before (equal to `clientId` when it resumed on the same gateway). */
   previousClientId?: string;
 }
-
-/** A client session as handlers see it: a plain object, PHP-serialized on the wire. */
-export type GatewaySession = Record<string, any>;
 
 const EVENT_OF: Record<number, GatewayEventName> = {
   [GatewayCommand.ON_CONNECT]: 'connect',
@@ -30,14 +33,6 @@ const EVENT_OF: Record<number, GatewayEventName> = {
   [ExtensionCommand.CLIENT_DISCONNECTED]: 'disconnect',
   [ExtensionCommand.CLIENT_RESUMED]: 'resume',
 };
-
-/** The worker-side facilities an event context needs (implemented by BusinessWorkerServer). */
-export interface GatewayEventHost {
-  /** Sends a command packet to the gateway at `address` over the worker connection. */
-  sendToGateway(address: string, packet: Buffer): boolean;
-  /** The public listener `port` of the gateway at `address`, when that gateway described it (TypeScript gateways do). */
-  listenerOf?(address: string, port: number): GatewayListenerInfo | undefined;
-}
 
 /**
  * Everything about one client event, as `@Ctx()` gives it: who the client is, which gateway holds
@@ -58,26 +53,26 @@ export class GatewayEventContext {
   readonly remotePort: number;
   /** @internal the originating packet */
   readonly packet: GatewayPacket;
-  /** @internal the host worker */
-  readonly host: GatewayEventHost;
-  /** @internal session bytes this event arrived with (after stale-session correction). */
-  readonly sessionBytes: Buffer;
-  /** @internal the session was replaced through GatewayService: the bytes now at the gateway. */
-  sessionWritten: Buffer | null = null;
-  private sessionValue: GatewaySession | undefined;
+  /** @internal the client's session: the one object that holds it while the event runs. */
+  readonly clientSession: ClientSession;
+  /** @internal the public listener the client came in on, when its gateway described it. */
+  private readonly listener: GatewayListenerInfo | undefined;
+  /** @internal the client sent a binary websocket frame (FLAG_BINARY from a TypeScript gateway). */
+  private readonly binary: boolean;
   private messageValue: unknown;
   private requestValue: WebSocketConnectRequest | null | undefined;
 
   /** @internal built by the BusinessWorker for each event. */
-  constructor(host: GatewayEventHost, packet: GatewayPacket, clientId: string, sessionBytes: Buffer) {
-    this.host = host;
+  constructor(packet: GatewayPacket, clientId: string, session: ClientSession, listener: GatewayListenerInfo | undefined, binary: boolean) {
     this.packet = packet;
     this.event = EVENT_OF[packet.cmd] ?? 'message';
     this.clientId = clientId;
     this.gatewayAddress = `${long2ip(packet.localIp)}:${packet.localPort}`;
     this.gatewayPort = packet.gatewayPort;
     this.remotePort = packet.clientPort;
-    this.sessionBytes = sessionBytes;
+    this.clientSession = session;
+    this.listener = listener;
+    this.binary = binary;
   }
 
   /**
@@ -93,12 +88,12 @@ export class GatewayEventContext {
    * gateway did not say (a PHP gateway).
    */
   get protocol(): ClientProtocolName | undefined {
-    return this.host.listenerOf?.(this.gatewayAddress, this.gatewayPort)?.protocol;
+    return this.listener?.protocol;
   }
 
   /** True when the client connected over TLS (`wss://`, `text+tls://`); undefined from a PHP gateway. */
   get secure(): boolean | undefined {
-    return this.host.listenerOf?.(this.gatewayAddress, this.gatewayPort)?.tls;
+    return this.listener?.tls;
   }
 
   /**
@@ -122,14 +117,16 @@ export class GatewayEventContext {
   }
 
   /**
-   * The message of an `@OnMessage` event: a string (UTF-8) for every client protocol, or the
-   * unserialized value when a custom PHP protocol sent a structured body. Use `rawMessage` for
-   * binary data.
+   * The message of an `@OnMessage` event: a `Buffer` when the client sent a binary websocket
+   * frame (TypeScript gateways say so), otherwise a string (UTF-8) for every client protocol, or
+   * the unserialized value when a custom PHP protocol sent a structured body. `rawMessage` always
+   * has the bytes.
    */
   get message(): unknown {
     if (this.messageValue === undefined) {
       const { body, flag } = this.packet;
-      if (flag & FLAG_BODY_IS_SCALAR) this.messageValue = body.toString();
+      if (this.binary) this.messageValue = body;
+      else if (flag & FLAG_BODY_IS_SCALAR) this.messageValue = body.toString();
       else {
         try {
           this.messageValue = phpUnserialize(body);
@@ -162,32 +159,10 @@ export class GatewayEventContext {
    * `close` events, where the client is already gone).
    */
   get session(): GatewaySession {
-    if (this.sessionValue === undefined) this.sessionValue = decodeSession(this.sessionBytes);
-    return this.sessionValue;
+    return this.clientSession.get();
   }
 
   set session(value: GatewaySession) {
-    this.sessionValue = value ?? {};
-  }
-
-  /** @internal whether `session` was ever read or assigned (no write-back needed otherwise). */
-  get sessionTouched(): boolean {
-    return this.sessionValue !== undefined;
-  }
-}
-
-/**
- * Session bytes → plain object. An undecodable or non-array session reads as `{}`; a PHP list
- * (including the empty array `a:0:{}`, which plain decoding gives as `[]`) becomes an object keyed
- * by index, so handlers can always add keys to it.
- */
-export function decodeSession(bytes: Buffer): GatewaySession {
-  if (bytes.length === 0) return {};
-  try {
-    const value = phpUnserialize(bytes);
-    if (Array.isArray(value)) return { ...value };
-    return value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof PhpOpaque) ? (value as GatewaySession) : {};
-  } catch {
-    return {};
+    this.clientSession.set(value);
   }
 }

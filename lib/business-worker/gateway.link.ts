@@ -1,9 +1,7 @@
-import { Logger } from '@nestjs/common';
 import { connect, type Socket } from 'node:net';
-import { oversizedPacketSkipped } from '../gateway-worker.messages.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
-import { GatewayPacketReader } from '../protocol/gateway-packet.reader.js';
+import { GatewayPacketReader, type OversizedPacket } from '../protocol/gateway-packet.reader.js';
 import { splitAddress } from '../utils/ip.util.js';
 import { corkForThisTurn } from '../utils/write-batch.js';
 import type { GatewayInfo, GatewayListenerInfo } from '../protocol/extension-command.js';
@@ -20,27 +18,31 @@ export interface GatewayLinkOptions {
   connectTimeout: number;
   maxPacketSize: number;
   bufferLimit: number;
+  /** Shared totals of the worker: commands handed to a gateway, and commands that could not be. */
+  counters: { commandsOut: number; sendFailures: number };
+  /** Told (at most every 10 s) how many packets a full send buffer dropped since the last time. */
+  onDropped: (link: GatewayLink, dropped: number) => void;
   onPacket: (packet: Buffer, link: GatewayLink) => void;
+  /** A packet over `maxPacketSize`, skipped without being buffered (the link carries on). */
+  onOversized: (packet: OversizedPacket, link: GatewayLink) => void;
   onOpen: (link: GatewayLink) => void;
   /** `refused`: closed by the gateway right after connecting, with nothing received (wrong secret key). */
   onClose: (link: GatewayLink, reason: string, refused: boolean) => void;
 }
 
 /**
- * A BusinessWorker's "worker connection" to one gateway process (PROTOCOL.md §6.3): it starts
+ * A BusinessWorker's "worker connection" to one gateway process (docs/protocol.md §6.3): it starts
  * with CMD_WORKER_CONNECT (queued before the TCP connect completes, as PHP does), then carries
  * events from the gateway and commands to it, in order.
  */
 export class GatewayLink {
   readonly socket: Socket;
-  /** Packets dropped because the link's send buffer was full. */
-  dropped = 0;
-  /** Events from this gateway handled so far (confirmed with EVENTS_HANDLED). */
-  handled = 0;
   private open = false;
   private receivedAny = false;
   private openedAt = 0;
   private reason = '';
+  private droppedSinceReport = 0;
+  private lastDropReport = 0;
   private listeners: Map<number, GatewayListenerInfo> | null = null;
 
   constructor(private readonly options: GatewayLinkOptions) {
@@ -68,7 +70,7 @@ export class GatewayLink {
     socket.on('data', (chunk) => {
       this.receivedAny = true;
       try {
-        reader.push(chunk, (packet) => options.onPacket(packet, this), (big) => Logger.warn(oversizedPacketSkipped('BusinessWorker', `gateway ${address}`, big.cmd, big.connectionId, big.length, maxPacketSize), 'BusinessWorker'));
+        reader.push(chunk, (packet) => options.onPacket(packet, this), (big) => options.onOversized(big, this));
       } catch (err) {
         socket.destroy(err as Error);
       }
@@ -124,28 +126,56 @@ export class GatewayLink {
   }
 
   /**
-   * Sends a command packet, coalesced per event-loop turn. False when not connected, or when the
-   * packet does not fit the link's buffer limit (an empty buffer takes any packet).
+   * Sends a command packet, coalesced per event-loop turn, and counts it (`commandsOut`, or
+   * `sendFailures` when not connected, or when the packet does not fit the send buffer's
+   * `bufferLimit` — an empty buffer takes any packet, so one of the largest size always goes).
    */
   write(packet: Buffer): boolean {
-    if (!this.connected) return false;
-    const queued = this.socket.writableLength;
-    if (queued > 0 && queued + packet.length > this.options.bufferLimit) {
-      this.dropped++;
+    if (!this.connected) {
+      this.options.counters.sendFailures++;
       return false;
     }
-    return this.send(packet);
-  }
-
-  /**
-   * Sends a packet that must not be dropped whatever is queued (an event's confirmation: a lost
-   * one would leave the client's flow-control budget spent for ever). False when not connected.
-   */
-  send(packet: Buffer): boolean {
-    if (!this.connected) return false;
+    const queued = this.socket.writableLength;
+    if (queued > 0 && queued + packet.length > this.options.bufferLimit) {
+      this.options.counters.sendFailures++;
+      this.droppedSinceReport++;
+      const now = Date.now();
+      if (now - this.lastDropReport >= 10_000) {
+        this.lastDropReport = now;
+        this.options.onDropped(this, this.droppedSinceReport);
+        this.droppedSinceReport = 0;
+      }
+      return false;
+    }
+    this.options.counters.commandsOut++;
     corkForThisTurn(this.socket);
     this.socket.write(packet);
     return true;
+  }
+
+  /**
+   * Sends a packet of the link's own conversation (confirmations, stats, drain), never dropped
+   * whatever is queued: a lost confirmation would leave its client's flow-control budget spent
+   * for good. False (counted) only when not connected.
+   */
+  control(packet: Buffer): boolean {
+    if (!this.connected) {
+      this.options.counters.sendFailures++;
+      return false;
+    }
+    corkForThisTurn(this.socket);
+    this.socket.write(packet);
+    return true;
+  }
+
+  /** Stops reading events from the gateway (the worker has too many queued); it keeps them meanwhile. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Reads events again. */
+  resume(): void {
+    this.socket.resume();
   }
 
   /** Closes after what is queued has been written. */

@@ -1,6 +1,6 @@
 /**
  * One FIFO per key, each drained by one runner at a time: a client's events are handled in order,
- * even when handlers are async, while different clients run concurrently (DESIGN.md §2.6).
+ * even when handlers are async, while different clients run concurrently (docs/architecture.md §2.6).
  * Queues exist only while they hold work, so memory does not grow with the number of clients.
  *
  * The runner gets a `done` callback instead of returning a promise: an event whose handlers

@@ -9,7 +9,7 @@ interface PendingWrite {
 }
 
 /**
- * Detects stale sessions without PHP's blocking query (PROTOCOL.md §6.5). After a worker writes a
+ * Detects stale sessions without PHP's blocking query (docs/protocol.md §6.5). After a worker writes a
  * session back, events the gateway sent before applying that write still carry an older version.
  * The tracker remembers, per client and only until the gateway confirms, what it wrote and what
  * that replaced: an event carrying a replaced version gets the written one instead; an event

@@ -1,7 +1,9 @@
 /**
  * The websocket upgrade request as `@OnWebSocketConnect` handlers see it: PHP's
- * `onWebSocketConnect($client_id, $data)` array (`get`, `server`, `cookie`, PROTOCOL.md §5.11),
+ * `onWebSocketConnect($client_id, $data)` array (`get`, `server`, `cookie`, docs/protocol.md §5.11),
  * plus the headers, path and query in Node's shape. The same from a TypeScript or a PHP gateway.
+ *
+ * @publicApi
  */
 export class WebSocketConnectRequest {
   /** The query string parsed as PHP's `parse_str` does (`a[]=1&a[]=2` gives an array). */

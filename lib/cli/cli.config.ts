@@ -51,9 +51,14 @@ export interface ResolvedCliConfig {
 const TIERS: CliTierConfig['tier'][] = ['register', 'gateway', 'business-worker', 'process'];
 const CANDIDATES = ['gateway-worker.config.json', 'gateway-worker.config.mjs', 'gateway-worker.config.js'];
 
+/** The config file `cwd` holds (the first of the candidate names), if any. */
+export function findCliConfig(cwd: string): string | undefined {
+  return CANDIDATES.map((c) => resolve(cwd, c)).find((c) => existsSync(c));
+}
+
 /** Finds and loads the config file (`--config` or the first candidate in `cwd`), validating it. */
 export async function loadCliConfig(cwd: string, explicit?: string): Promise<ResolvedCliConfig> {
-  const file = explicit ? resolve(cwd, explicit) : CANDIDATES.map((c) => resolve(cwd, c)).find((c) => existsSync(c));
+  const file = explicit ? resolve(cwd, explicit) : findCliConfig(cwd);
   if (!file || !existsSync(file)) {
     throw new Error(
       `No configuration found${explicit ? ` at ${explicit}` : ` in ${cwd} (looked for ${CANDIDATES.join(', ')})`}. ` +

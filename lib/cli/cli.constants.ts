@@ -4,3 +4,8 @@ export const ENV_PROCESS_INDEX = 'GATEWAY_WORKER_PROCESS_INDEX';
 export const ENV_GENERATION = 'GATEWAY_WORKER_GENERATION';
 /** The IPC message a tier sends to the master once it is serving. */
 export const READY_MESSAGE = 'gateway-worker:ready';
+/**
+ * Set by `gateway-worker start` on the master process it spawns (`'foreground'` or `'daemon'`):
+ * that process runs the ProcessManager instead of spawning a master itself.
+ */
+export const ENV_MASTER = 'GATEWAY_WORKER_MASTER';

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { GatewayWorkerTier } from '../gateway-worker.bootstrap.js';
+import { tierNotReady } from '../gateway-worker.messages.js';
 import type { ResolvedCliConfig } from './cli.config.js';
 import { ENV_GENERATION, ENV_PROCESS_INDEX, READY_MESSAGE } from './cli.constants.js';
 
@@ -57,6 +58,8 @@ export class ProcessManager {
   async start(): Promise<void> {
     for (const tier of ['register', 'gateway', 'business-worker', 'process'] as const) {
       for (const spec of this.config.tiers.filter((t) => t.tier === tier)) {
+        // Stopped while starting (Ctrl-C): start nothing more.
+        if (this.stopping) return;
         await Promise.all(Array.from({ length: spec.count }, (_, i) => this.fork(tier, i, spec.entry, 0)));
       }
     }
@@ -109,7 +112,7 @@ export class ProcessManager {
     this.writeState();
     worker.on('exit', (code, signal) => this.onExit(slot, code, signal));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${tier} ${index} (pid ${slot.pid}) did not become ready within ${READY_TIMEOUT} ms; see its log`)), READY_TIMEOUT);
+      const timer = setTimeout(() => reject(new Error(tierNotReady(tier, index, slot.pid, READY_TIMEOUT))), READY_TIMEOUT);
       // Plain processes are ready when they run; tiers say so once they serve.
       const readyOn = tier === 'process' ? 'online' : 'message';
       const onMessage = (msg?: unknown) => {
@@ -155,9 +158,18 @@ export class ProcessManager {
     }, this.config.stopTimeout);
     await exited;
     clearTimeout(timer);
+    if (this.stopping) this.log(`${slot.tier} ${slot.index} (pid ${slot.pid}) stopped`);
+  }
+
+  /** Removes the process table file (once everything has stopped). */
+  removeState(): void {
+    rmSync(this.stateFile, { force: true });
   }
 
   private writeState(): void {
-    writeFileSync(this.stateFile, JSON.stringify({ name: this.config.name, master: process.pid, processes: this.processes }, null, 2));
+    // Written aside and renamed: `status` may read it at any moment and must never see half a file.
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ name: this.config.name, master: process.pid, processes: this.processes }, null, 2));
+    renameSync(tmp, this.stateFile);
   }
 }

@@ -5,7 +5,7 @@ import type { RegisterLink } from '../register/register.link.js';
 import { subscribeToRegisters } from '../register/register.subscription.js';
 
 /**
- * The GatewayClient's gateway list, as the Registers push it (PROTOCOL.md §4.3).
+ * The GatewayClient's gateway list, as the Registers push it (docs/protocol.md §4.3).
  *
  * - It subscribes to **every** Register address; any one answering is enough. The list is the
  *   union of the lists of the Registers whose links are up (Registers do not share state, and a

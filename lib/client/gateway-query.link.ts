@@ -32,7 +32,7 @@ export interface GatewayQueryLinkOptions {
 }
 
 /**
- * A persistent "client connection" to a gateway's internal port (PROTOCOL.md §2.9): authorized
+ * A persistent "client connection" to a gateway's internal port (docs/protocol.md §2.9): authorized
  * once with CMD_GATEWAY_CLIENT_CONNECT (the gateway authorizes the connection, so PHP's auth
  * packet in front of every request is not needed), then reused for commands and queries.
  *

@@ -3,6 +3,9 @@
  * own gateway links; in any other app, over the GatewayClient's links. Queries always use
  * dedicated client connections (a worker connection also carries events, so replies could not be
  * told apart from them).
+ *
+ * Send packets of binary messages carry `FLAG_BINARY`; a transport clears it toward any gateway
+ * that is not known to speak the TypeScript extensions, so a PHP gateway gets PHP's bytes.
  */
 export interface GatewayTransport {
   /** Sends a command to one gateway; false when it cannot be handed over (not connected). */
@@ -14,3 +17,10 @@ export interface GatewayTransport {
   /** Sends a query and resolves with the serialized reply. */
   query(address: string, packet: Buffer, timeoutMs: number): Promise<Buffer>;
 }
+
+/**
+ * DI token of the {@link GatewayTransport} `GatewayService` uses: the GatewayClient, switched to the
+ * worker's gateway links while this app runs a BusinessWorker (from `listen()` until it has fully
+ * stopped, so a draining worker's handlers still send on its own links).
+ */
+export const GATEWAY_TRANSPORT = Symbol('GATEWAY_TRANSPORT');

@@ -4,6 +4,7 @@ import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-option
 import { GatewayAddressCache } from './gateway-address.cache.js';
 import { GatewayQueryPool } from './gateway-query.pool.js';
 import type { GatewayTransport } from './gateway-transport.interface.js';
+import { withoutBinaryFlag } from './binary-flag.js';
 
 /**
  * The GatewayClient role (PHP's `workerman/gatewayclient`): how `GatewayService` reaches the
@@ -50,9 +51,12 @@ export class GatewayClient implements GatewayTransport, OnModuleDestroy {
     return this.pool.addresses.filter((a) => this.pool.get(a).connected);
   }
 
-  /** Sends a command to one gateway; false when it cannot be reached. Never rejects. */
+  /**
+   * Sends a command to one gateway; false when it cannot be reached. Never rejects. Binary
+   * messages go without FLAG_BINARY: this role does not know whether a gateway is PHP's.
+   */
   send(address: string, packet: Buffer): Promise<boolean> {
-    return this.pool.get(address).send(packet);
+    return this.pool.get(address).send(withoutBinaryFlag(packet));
   }
 
   /**
@@ -64,7 +68,7 @@ export class GatewayClient implements GatewayTransport, OnModuleDestroy {
     const sent = await Promise.all(
       addresses.map((address) => {
         const p = typeof packet === 'function' ? packet(address) : packet;
-        return p ? this.pool.get(address).send(p) : false;
+        return p ? this.pool.get(address).send(withoutBinaryFlag(p)) : false;
       }),
     );
     return sent.filter(Boolean).length;

@@ -15,5 +15,7 @@ import { GATEWAY_EVENTS_METADATA } from '../gateway-worker.constants.js';
  *   }
  * }
  * ```
+ *
+ * @publicApi
  */
 export const GatewayEvents = (): ClassDecorator => applyDecorators(SetMetadata(GATEWAY_EVENTS_METADATA, true), Injectable());

@@ -33,7 +33,11 @@ function createParamDecorator(type: GatewayParamType) {
     };
 }
 
-/** Injects the client_id of the event's client. Accepts pipes. */
+/**
+ * Injects the client_id of the event's client. Accepts pipes.
+ *
+ * @publicApi
+ */
 export const ClientId: (...pipes: Pipe[]) => ParameterDecorator = (...pipes) => createParamDecorator(GatewayParamType.CLIENT_ID)(undefined, ...pipes);
 
 /**
@@ -45,14 +49,22 @@ export const ClientId: (...pipes: Pipe[]) => ParameterDecorator = (...pipes) => 
  * Pipes see it as a `'body'` parameter (`metadata.type === 'body'`), so `ValidationPipe` — on the
  * parameter, the method, the class or global — validates and transforms it against the parameter's
  * class, as it does `@Body()`.
+ *
+ * @publicApi
  */
 export const Payload: (propertyOrPipe?: string | Pipe, ...pipes: Pipe[]) => ParameterDecorator = createParamDecorator(GatewayParamType.PAYLOAD);
 
 /**
  * Injects the client's session (a mutable plain object, written back when the handler settles),
  * or one key of it with `@Session('key')`.
+ *
+ * @publicApi
  */
 export const Session: (key?: string | Pipe, ...pipes: Pipe[]) => ParameterDecorator = createParamDecorator(GatewayParamType.SESSION);
 
-/** Injects the `GatewayEventContext`: client address, gateway, raw message, session. */
+/**
+ * Injects the `GatewayEventContext`: client address, gateway, raw message, session.
+ *
+ * @publicApi
+ */
 export const Ctx: () => ParameterDecorator = () => createParamDecorator(GatewayParamType.CONTEXT)();

@@ -1,7 +1,12 @@
+import { GatewayWorkerError } from './gateway-worker.error.js';
 import { partialResult } from '../gateway-worker.messages.js';
 
-/** Some gateways did not answer a fan-out query and the caller asked for `partial: 'throw'`. Carries what the other gateways answered. */
-export class PartialResultError extends Error {
+/**
+ * Some gateways did not answer a fan-out query and the caller asked for `partial: 'throw'`. Carries what the other gateways answered.
+ *
+ * @publicApi
+ */
+export class PartialResultError extends GatewayWorkerError {
   override readonly name = 'PartialResultError';
   constructor(
     method: string,

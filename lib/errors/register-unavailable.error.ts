@@ -1,3 +1,4 @@
+import { GatewayWorkerError } from './gateway-worker.error.js';
 import { registerUnavailable } from '../gateway-worker.messages.js';
 
 /**
@@ -5,8 +6,10 @@ import { registerUnavailable } from '../gateway-worker.messages.js';
  * of the first call, or every Register link has been down for longer than `addressCacheTtl`.
  * Thrown by calls that reach every gateway (sendToAll, sendToUid, sendToGroup, ungroup and the
  * fan-out queries); calls for one client_id do not need the Register.
+ *
+ * @publicApi
  */
-export class RegisterUnavailableError extends Error {
+export class RegisterUnavailableError extends GatewayWorkerError {
   override readonly name = 'RegisterUnavailableError';
   constructor(
     /** Why each Register could not be used, `"<address>: <reason>"`. */

@@ -1,10 +1,13 @@
+import { GatewayWorkerError } from './gateway-worker.error.js';
 import { tlsCertificateUnusable, tlsFileUnreadable } from '../gateway-worker.messages.js';
 
 /**
  * The gateway's TLS certificate, key or CA (`gateway.tls`) cannot be read or used; thrown when the
  * gateway starts, so the process stops with the file named instead of serving without TLS.
+ *
+ * @publicApi
  */
-export class TlsCertificateError extends Error {
+export class TlsCertificateError extends GatewayWorkerError {
   override readonly name = 'TlsCertificateError';
   /**
    * @param option the option at fault, e.g. `gateway.tls.cert`

@@ -5,7 +5,7 @@ import type { ClientConnection } from './client-connection.js';
 export const phpKey = (value: string | number): string => String(normalizePhpKey(value));
 
 /**
- * The bookkeeping of one gateway process (PROTOCOL.md §5.8): clients by connection id, uid → its
+ * The bookkeeping of one gateway process (docs/protocol.md §5.8): clients by connection id, uid → its
  * connections, group → its members. Every mutation keeps the three consistent; PHP-empty uids and
  * groups (`''`, `'0'`) are ignored as in PHP.
  */

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventEmitter } from 'node:events';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
-import { serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
+import { gatewayListening, gatewayOptionsMissing, serverNotListening, webSocketConnectTimedOut } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
+import { phpWorkerStats } from '../metrics/php-peer.stats.js';
 import { RateMeter } from '../metrics/rate-meter.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { ExtensionCommand, type GatewayInfo, type GatewayStatusReply } from '../protocol/extension-command.js';
@@ -38,7 +39,11 @@ const WORKER_PING_INTERVAL = 25_000;
 /** How long close() lets workers see their last events before cutting the links. */
 const INNER_CLOSE_GRACE = 500;
 
-/** Events of the GatewayServer, for `server.on()`. */
+/**
+ * Events of the GatewayServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type GatewayServerEvents = {
   /** A client connected: its client_id. */
   connect: (clientId: string) => void;
@@ -83,6 +88,8 @@ interface GatewayParts {
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayServer extends Server<GatewayServerEvents> implements CustomTransportStrategy {
@@ -215,7 +222,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
   listen(callback: (err?: unknown, info?: unknown) => void): void {
     const g = this.options.gateway;
     if (!g) {
-      callback(new Error('GatewayServer needs the `gateway` options (listen, lanIp, startPort…) in GatewayWorkerModule.forRoot().'));
+      callback(new Error(gatewayOptionsMissing()));
       return;
     }
     this.startedAt = Date.now();
@@ -257,7 +264,7 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
       }, WORKER_PING_INTERVAL);
       this.pingTimer.unref();
     }
-    this.logger.log(`${g.name} ${this.address} listening on ${parts.edge.describe().join(', ')}; registering with ${this.options.registerAddresses.join(', ')}`);
+    this.logger.log(gatewayListening(g.name, this.address, parts.edge.describe(), this.options.registerAddresses));
   }
 
   /** Builds the parts, each handed only what it uses. */
@@ -350,11 +357,8 @@ export class GatewayServer extends Server<GatewayServerEvents> implements Custom
     const reply: GatewayStatusReply = { gateway: this.stats(), workers: [] };
     for (const [key, w] of this.parts?.router.workers ?? []) {
       const host = (w.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-      const state = w.draining ? 'draining' : 'running';
       if (w.stats) reply.workers.push({ ...w.stats, host: w.stats.host || host, state: w.draining ? 'draining' : w.stats.state });
-      else {
-        reply.workers.push({ tier: 'business-worker', name: key.slice(host.length + 1), host, pid: 0, memory: 0, listening: '-', connections: 1, sendFailures: w.dropped, totalRequests: w.eventsSent, qps: 0, state, startedAt: 0, php: true });
-      }
+      else if (!w.wantsGatewayInfo) reply.workers.push(phpWorkerStats(key, host));
     }
     return reply;
   }

@@ -12,7 +12,7 @@ export interface HeartbeatOptions {
 }
 
 /**
- * The gateway's heartbeat, exactly PHP's algorithm (PROTOCOL.md §5.9), as one sweep timer per
+ * The gateway's heartbeat, exactly PHP's algorithm (docs/protocol.md §5.9), as one sweep timer per
  * gateway process — never a timer per connection. Each client's counter starts at −1 and is reset
  * by every message from it; each tick (every `pingInterval/2` when silent clients are closed,
  * every `pingInterval` otherwise) destroys the clients at `2 × limit` and counts the others up,

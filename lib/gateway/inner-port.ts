@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { innerPeerNotLocal, innerPeerRefused, oversizedPacketSkipped, stalledFrame, unauthorizedPacket, unknownCommand, wrongSecretKey } from '../gateway-worker.messages.js';
+import { innerLinkBroken, innerPeerNotLocal, innerPeerRefused, notARegisteredWorker, oversizedPacketSkipped, stalledFrame, unauthorizedPacket, unknownCommand, workerKeyMissing, wrongSecretKey } from '../gateway-worker.messages.js';
 import { GatewayCommand, QUERY_COMMANDS } from '../protocol/gateway-command.js';
 import { decodeGatewayPacket, type GatewayPacket } from '../protocol/gateway-packet.js';
 import { GatewayPacketReader, type OversizedPacket } from '../protocol/gateway-packet.reader.js';
@@ -155,7 +155,7 @@ export class InnerPort {
         );
         conn.partialSince = reader.bufferedBytes === 0 ? 0 : conn.partialSince || Date.now();
       } catch (err) {
-        this.logger.warn(`Internal link ${conn.name}: ${(err as Error).message}`);
+        this.logger.warn(innerLinkBroken(conn.name, (err as Error).message));
         socket.destroy();
       }
     });
@@ -196,7 +196,7 @@ export class InnerPort {
       return false;
     }
     if (command.access === 'worker' && !conn.workerKey) {
-      this.logger.warn(`Gateway: cmd ${cmd} from ${conn.name}, which is not a registered worker; connection closed.`);
+      this.logger.warn(notARegisteredWorker(cmd, conn.name));
       return false;
     }
     return command.handle(conn, decodeGatewayPacket(raw));
@@ -221,7 +221,7 @@ export class InnerPort {
     conn.authorized = true;
     if (!isWorker) return true;
     if (typeof workerKey !== 'string' || workerKey === '') {
-      this.logger.warn(`Gateway: CMD_WORKER_CONNECT from ${conn.name} without a worker_key; closed.`);
+      this.logger.warn(workerKeyMissing(conn.name));
       return false;
     }
     return this.onWorkerHello(conn, { workerKey, body: data });

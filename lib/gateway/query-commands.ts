@@ -1,6 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import { unreadReplies } from '../gateway-worker.messages.js';
+import { ExtensionCommand } from '../protocol/extension-command.js';
 import { GatewayCommand } from '../protocol/gateway-command.js';
+import { GATEWAY_PROBE_EXT, type GatewayProbeReply } from '../protocol/gateway-probe.js';
 import type { GatewayPacket } from '../protocol/gateway-packet.js';
 import { phpSerialize } from '../protocol/php-serialize.js';
 import { normalizePhpKey, PhpArray } from '../protocol/php-value.js';
@@ -45,7 +47,18 @@ export class QueryCommands {
           return client ? (client.session.length ? client.session : EMPTY_ARRAY) : N_NULL;
         }, true),
       ],
-      [GatewayCommand.IS_ONLINE, query((packet) => (tables.clients.has(packet.connectionId) ? 1 : 0))],
+      [
+        GatewayCommand.IS_ONLINE,
+        query((packet) => {
+          // The probe of `gateway-worker status` (gateway-probe.ts): connection 0 is never a client,
+          // and a PHP gateway answers it `i:0;`; this one says it speaks the extensions.
+          if (packet.connectionId === 0 && packet.extData.toString() === GATEWAY_PROBE_EXT) {
+            const probe: GatewayProbeReply = { implementation: 'typescript', commands: Object.values(ExtensionCommand) };
+            return JSON.stringify(probe);
+          }
+          return tables.clients.has(packet.connectionId) ? 1 : 0;
+        }),
+      ],
       [GatewayCommand.GET_ALL_CLIENT_SESSIONS, query(() => sessionsOf(tables.clients.values()))],
       [
         GatewayCommand.GET_CLIENT_SESSIONS_BY_GROUP,

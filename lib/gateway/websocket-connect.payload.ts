@@ -135,7 +135,7 @@ function registerVariable(root: PhpArray, rawName: string, value: string | Buffe
 const phpKeyString = (s: string) => Buffer.from(s, 'latin1').toString('utf8');
 
 /**
- * PHP `parse_str()` of a query string (PROTOCOL.md §5.11 `get`): `&`-separated, URL-decoded
+ * PHP `parse_str()` of a query string (docs/protocol.md §5.11 `get`): `&`-separated, URL-decoded
  * (`+` is a space), `a[]=1&a[]=2` nested arrays, `.` and space in names become `_`, at most 1000
  * variables.
  */
@@ -166,7 +166,7 @@ function parseCookies(header: string | null): PhpArray {
 }
 
 /**
- * The body of CMD_ON_WEBSOCKET_CONNECT (PROTOCOL.md §5.11, workerman 5): PHP serialize of
+ * The body of CMD_ON_WEBSOCKET_CONNECT (docs/protocol.md §5.11, workerman 5): PHP serialize of
  * `['get' => …, 'server' => […], 'cookie' => …]`, byte for byte what a PHP gateway sends (TV-25),
  * so PHP workers' `onWebSocketConnect($client_id, $data)` work unchanged behind this gateway.
  */
@@ -192,7 +192,7 @@ export function webSocketConnectBody(r: WebSocketRequestInfo): Buffer {
   server.set('REQUEST_METHOD', r.method);
   server.set('REQUEST_URI', str(r.url));
   server.set('SERVER_PROTOCOL', `HTTP/${r.httpVersion}`);
-  // SERVER_NAME keeps the port: workerman 5 calls host(false) (PROTOCOL.md §5.11).
+  // SERVER_NAME keeps the port: workerman 5 calls host(false) (docs/protocol.md §5.11).
   server.set('SERVER_NAME', str(header('host')));
   server.set('CONTENT_TYPE', str(header('content-type')));
   server.set('REMOTE_ADDR', r.remoteAddress);

@@ -50,7 +50,7 @@ function offeredProtocols(req: IncomingMessage): string[] {
  *
  * The client's address is the socket's, or — for a request from a trusted proxy — the one in
  * `X-Real-IP` / `X-Forwarded-For`. What happens before the 101 depends on the worker the client
- * is bound to (PROTOCOL.md §5.3, §5.11):
+ * is bound to (docs/protocol.md §5.3, §5.11):
  * - a PHP worker: the handshake completes at once, then CMD_ON_CONNECT and CMD_ON_WEBSOCKET_CONNECT
  *   (the request as PHP serializes it) go out, in PHP's order;
  * - a TypeScript worker with `@OnWebSocketConnect` handlers: CMD_ON_WEBSOCKET_CONNECT goes first and

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
-import { duplicateWorker, invalidVerdict } from '../gateway-worker.messages.js';
+import { duplicateWorker, invalidVerdict, workerConnected, workerDraining, workerLeft, workerStatsUnreadable } from '../gateway-worker.messages.js';
 import { ExtensionCommand, webSocketConnectMode, WorkerFeature, type WebSocketVerdict } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
@@ -60,7 +60,7 @@ export class WorkerCommands {
     if (conn.wantsGatewayInfo) conn.send(this.gatewayInfo());
     const notice = conn.flowControl ? this.forwarder.takeHungNotice(key) : null;
     if (notice) conn.send(notice);
-    this.logger.log(`BusinessWorker ${key} connected (${this.router.size} in all)`);
+    this.logger.log(workerConnected(key, this.router.size));
     this.events.emit('workerConnected', key);
     this.forwarder.workersChanged();
     return true;
@@ -74,7 +74,7 @@ export class WorkerCommands {
     // Not registered any more when it was declared hung: already accounted for.
     if (!this.router.remove(key, conn)) return;
     this.forwarder.workerGone(conn, key);
-    this.logger.log(`BusinessWorker ${key} ${conn.draining ? 'finished draining and left' : 'disconnected'} (${this.router.size} left)`);
+    this.logger.log(workerLeft(key, conn.draining, this.router.size));
     this.events.emit('workerClosed', key);
   }
 
@@ -82,7 +82,7 @@ export class WorkerCommands {
     try {
       conn.stats = JSON.parse(body.toString()) as ProcessStats;
     } catch {
-      this.logger.warn(`Gateway: unreadable WORKER_STATS from ${conn.workerKey}; ignored.`);
+      this.logger.warn(workerStatsUnreadable(conn.workerKey!));
     }
   }
 
@@ -93,7 +93,7 @@ export class WorkerCommands {
   private drain(conn: InnerConnection): void {
     conn.draining = true;
     this.router.drain(conn.workerKey!);
-    this.logger.log(`BusinessWorker ${conn.workerKey} is draining: its clients' new events wait until it has finished`);
+    this.logger.log(workerDraining(conn.workerKey!));
     conn.send(encodeGatewayPacket({ cmd: ExtensionCommand.WORKER_DRAIN, flag: FLAG_BODY_IS_SCALAR }));
   }
 

@@ -3,7 +3,9 @@ import type { TlsOptions } from 'node:tls';
 
 /**
  * Options of the Register tier (the discovery service gateways and workers meet at).
- * A Register is one process; its state lives in memory (PROTOCOL.md §1).
+ * A Register is one process; its state lives in memory (docs/protocol.md §1).
+ *
+ * @publicApi
  */
 export interface RegisterOptions {
   /** Where to listen: `"text://0.0.0.0:1236"` or `"0.0.0.0:1236"`. Default: the port of the first `registerAddress`, on all interfaces. */
@@ -22,7 +24,11 @@ export interface RegisterOptions {
   maxConnectionsPerIp?: number;
 }
 
-/** Options of the Gateway tier: the processes that hold client connections. */
+/**
+ * Options of the Gateway tier: the processes that hold client connections.
+ *
+ * @publicApi
+ */
 export interface GatewayOptions {
   /**
    * Public listen URI(s): `text://` (newline-delimited, telnet works), `frame://` (4-byte length
@@ -65,7 +71,7 @@ export interface GatewayOptions {
    * anyone else are ignored. Default `[]`.
    */
   trustedProxies?: string[];
-  /** Heartbeat period in seconds (fractions allowed); `0` turns the heartbeat off (PROTOCOL.md §5.9). Default `0`. */
+  /** Heartbeat period in seconds (fractions allowed); `0` turns the heartbeat off (docs/protocol.md §5.9). Default `0`. */
   pingInterval?: number;
   /**
    * Close a client after this many `pingInterval`s without a message from it; `0` never closes
@@ -142,10 +148,18 @@ export interface GatewayOptions {
   maxConnectionsPerIp?: number;
 }
 
-/** PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs. */
+/**
+ * PEM (or PFX) material: a file path, or the contents as a string or Buffer; several for a chain of CAs.
+ *
+ * @publicApi
+ */
 export type TlsSource = string | Buffer | (string | Buffer)[];
 
-/** `gateway.tls`: Node's TLS server options with `cert`, `key`, `ca` and `pfx` as paths or contents. */
+/**
+ * `gateway.tls`: Node's TLS server options with `cert`, `key`, `ca` and `pfx` as paths or contents.
+ *
+ * @publicApi
+ */
 export interface GatewayTlsOptions extends Omit<TlsOptions, 'cert' | 'key' | 'ca' | 'pfx'> {
   /** Certificate chain (PEM): a path, or contents. */
   cert?: TlsSource;
@@ -159,7 +173,11 @@ export interface GatewayTlsOptions extends Omit<TlsOptions, 'cert' | 'key' | 'ca
   passphrase?: string;
 }
 
-/** Options of the BusinessWorker tier: the processes that run your event handlers. */
+/**
+ * Options of the BusinessWorker tier: the processes that run your event handlers.
+ *
+ * @publicApi
+ */
 export interface BusinessWorkerOptions {
   /**
    * Worker name; gateways identify a worker connection by `"<host>:<name>:<processIndex>"`, so it
@@ -184,9 +202,20 @@ export interface BusinessWorkerOptions {
    * client's next events run (the handler itself cannot be cancelled). Default `30000`; `0` = wait forever.
    */
   eventTimeout?: number;
+  /**
+   * Events this worker may hold received but not yet handled, over all its clients and gateways.
+   * Past it the worker stops reading its gateway links (the gateways keep the events, each client
+   * within its budget) and reads again once half of them are handled; each time is logged
+   * (rate-limited) and counted. Default `10000`.
+   */
+  maxQueuedEvents?: number;
 }
 
-/** The opt-in Prometheus endpoint (`metrics` option). */
+/**
+ * The opt-in Prometheus endpoint (`metrics` option).
+ *
+ * @publicApi
+ */
 export interface MetricsOptions {
   /** Port of the HTTP endpoint (0: OS-chosen). */
   port: number;
@@ -196,7 +225,27 @@ export interface MetricsOptions {
   path?: string;
 }
 
-/** Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`. */
+/**
+ * Health checks for an orchestrator (`health` option): `/healthz` (liveness) and `/readyz`
+ * (readiness). They are always on the metrics endpoint when `metrics` is set; `port` serves them
+ * on a port of their own, without Prometheus.
+ *
+ * @publicApi
+ */
+export interface HealthOptions {
+  /** Serve `/healthz` and `/readyz` on this port (0: OS-chosen). Without it, only on the metrics port. */
+  port?: number;
+  /** Default `'0.0.0.0'`. */
+  host?: string;
+  /** `/healthz` fails when the event loop was blocked longer than this in the last 5 s, ms. Default `2000`. */
+  maxEventLoopDelay?: number;
+}
+
+/**
+ * Options of `GatewayWorkerModule.forRoot()`. Every tier of one cluster shares `registerAddress` and `secretKey`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerModuleOptions {
   /** Register address(es) `"host:port"`; gateways and workers use all of them. Default `'127.0.0.1:1236'`. */
   registerAddress?: string | string[];
@@ -234,23 +283,33 @@ export interface GatewayWorkerModuleOptions {
   /**
    * Largest packet accepted on the internal links (gateway ↔ worker), in bytes. Default
    * `maxPackageSize` + 1 MiB, so that a client message of the maximum size always fits with its
-   * header, the client's session and a reply's prefix; a value set by hand must leave at least
-   * 64 KiB of that room. A larger packet is skipped on its own (logged, counted), never by
+   * header, the client's session and a reply's prefix; a value set by hand must be at least
+   * 64 bytes (a header) above `maxPackageSize`. A larger packet is skipped on its own (logged, counted), never by
    * closing the link; `GatewayService` rejects such a send with `PacketTooLargeError`.
    */
   innerMaxPackageSize?: number;
   /** Serve Prometheus metrics of this process's tiers over HTTP (off by default). */
   metrics?: MetricsOptions;
+  /** `/healthz` and `/readyz` on their own port, and their threshold (they are on the metrics port anyway). */
+  health?: HealthOptions;
   /** Register the module globally (default `true`), so GatewayService can be injected anywhere. */
   global?: boolean;
 }
 
-/** A class that builds the options, for `forRootAsync({ useClass })`. */
+/**
+ * A class that builds the options, for `forRootAsync({ useClass })`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerOptionsFactory {
   createGatewayWorkerOptions(): Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
 }
 
-/** Options of `GatewayWorkerModule.forRootAsync()`. */
+/**
+ * Options of `GatewayWorkerModule.forRootAsync()`.
+ *
+ * @publicApi
+ */
 export interface GatewayWorkerModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   useFactory?: (...args: any[]) => Promise<GatewayWorkerModuleOptions> | GatewayWorkerModuleOptions;
   inject?: any[];

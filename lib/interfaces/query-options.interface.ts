@@ -1,4 +1,8 @@
-/** Options of a query that fans out to every gateway. */
+/**
+ * Options of a query that fans out to every gateway.
+ *
+ * @publicApi
+ */
 export interface QueryOptions {
   /** Per-gateway timeout in ms. Default: the module's `queryTimeout` (5000). */
   timeout?: number;

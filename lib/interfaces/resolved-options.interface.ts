@@ -1,7 +1,11 @@
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import type { GatewayTlsOptions } from './gateway-worker-options.interface.js';
 
-/** A parsed public listen URI of a gateway. */
+/**
+ * A parsed public listen URI of a gateway.
+ *
+ * @publicApi
+ */
 export interface ListenAddress {
   protocol: ClientProtocolName;
   host: string;
@@ -12,7 +16,11 @@ export interface ListenAddress {
   tls?: boolean;
 }
 
-/** The module options after validation, with every default filled in. */
+/**
+ * The module options after validation, with every default filled in.
+ *
+ * @publicApi
+ */
 export interface ResolvedGatewayWorkerOptions {
   registerAddresses: string[];
   secretKey: string;
@@ -74,6 +82,8 @@ export interface ResolvedGatewayWorkerOptions {
     lanIp: string | null;
     noGatewayWarning: number;
     eventTimeout: number;
+    maxQueuedEvents: number;
   };
   metrics: { port: number; host: string; path: string } | null;
+  health: { port: number | null; host: string; maxEventLoopDelay: number };
 }

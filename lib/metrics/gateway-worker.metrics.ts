@@ -1,10 +1,14 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { BusinessWorkerServer } from '../business-worker/business-worker.server.js';
 import { GatewayServer } from '../gateway/gateway.server.js';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
+import { healthEndpoints, metricsEndpoint } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
+import { RegisterServer } from '../register/register.server.js';
+import { EventLoopMonitor } from './event-loop.monitor.js';
+import { HealthCheck, type HealthAnswer } from './health.check.js';
 
 /** A counter fed from a running total read at scrape time (no per-message work). */
 function totalCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>): void {
@@ -29,21 +33,33 @@ function totalCounter(registry: Registry, name: string, help: string, read: () =
  * connections, messages in and out, send failures, buffered bytes, worker events handled and their
  * duration. Exposed over HTTP when the `metrics` option is set (opt-in), or read with `metrics()`.
  * Counters are read from the servers' own totals at scrape time, so the hot paths only add numbers.
+ *
+ * The same HTTP server answers the health checks `/healthz` and `/readyz` (see HealthCheck), which
+ * the `health` option can also serve on a port of their own. The servers stay open until the app
+ * has shut down, so `/readyz` answers 503 ("stopping") while the tiers close.
+ *
+ * @publicApi
  */
 @Injectable()
-export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDestroy {
+export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   /** The registry, to merge into an app's own (`Registry.merge`) or scrape directly. */
   readonly registry = new Registry();
   /** Handler durations, observed by the BusinessWorker for each event. */
   readonly eventDuration: Histogram<'event'>;
+  /** Liveness and readiness of this process's tiers, as `/healthz` and `/readyz` answer them. */
+  readonly health: HealthCheck;
   private readonly logger = new Logger('GatewayWorkerMetrics');
+  private readonly loop = new EventLoopMonitor();
   private http: HttpServer | null = null;
+  private healthHttp: HttpServer | null = null;
 
   constructor(
     @Inject(GATEWAY_WORKER_OPTIONS) private readonly options: ResolvedGatewayWorkerOptions,
+    register: RegisterServer,
     gateway: GatewayServer,
     worker: BusinessWorkerServer,
   ) {
+    this.health = new HealthCheck(register, gateway, worker, this.loop, options.health.maxEventLoopDelay);
     const r = this.registry;
     const gw = () => (gateway.isListening ? gateway.counters : null);
     const bw = () => (worker.isRunning ? worker.counters : null);
@@ -130,26 +146,66 @@ export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDes
 
   async onApplicationBootstrap(): Promise<void> {
     const m = this.options.metrics;
-    if (!m) return;
-    this.http = createServer(async (req, res) => {
-      if (req.url?.split('?')[0] !== m.path) return void res.writeHead(404).end('Not found\n');
-      res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(await this.metrics());
+    const h = this.options.health;
+    if (m || h.port !== null) this.loop.start();
+    if (m) {
+      this.http = await this.serve(m.port, m.host, async (path, res) => {
+        if (path !== m.path) return false;
+        res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(await this.metrics());
+        return true;
+      });
+      this.logger.log(metricsEndpoint(m.host, portOf(this.http), m.path));
+    }
+    if (h.port !== null) {
+      this.healthHttp = await this.serve(h.port, h.host, async () => false);
+      this.logger.log(healthEndpoints(h.host, portOf(this.healthHttp)));
+    }
+  }
+
+  /** An HTTP server answering the health checks, and whatever `route` takes; 404 otherwise. */
+  private async serve(port: number, host: string, route: (path: string, res: ServerResponse) => Promise<boolean>): Promise<HttpServer> {
+    const answer = (res: ServerResponse, a: HealthAnswer) =>
+      res.writeHead(a.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(a.body) + '\n');
+    const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+      const path = req.url?.split('?')[0] ?? '';
+      if (path === '/healthz') return answer(res, this.health.liveness());
+      if (path === '/readyz') return answer(res, this.health.readiness());
+      if (!(await route(path, res))) res.writeHead(404).end('Not found\n');
     });
     await new Promise<void>((resolve, reject) => {
-      this.http!.once('error', reject).listen(m.port, m.host, () => resolve());
+      server.once('error', reject).listen(port, host, () => resolve());
     });
-    const a = this.http.address() as { port: number };
-    this.logger.log(`Prometheus metrics on http://${m.host}:${a.port}${m.path}`);
+    return server;
   }
 
   /** The port the metrics endpoint listens on (0 when disabled). */
   get port(): number {
-    const a = this.http?.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return portOf(this.http);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
-    this.http = null;
+  /** The port of the health-only endpoint (`health.port`; 0 when not set). */
+  get healthPort(): number {
+    return portOf(this.healthHttp);
   }
+
+  /** Shutdown begins: not ready any more, while the endpoints keep answering. */
+  onModuleDestroy(): void {
+    this.health.markStopping();
+  }
+
+  /** Everything has closed: so do the endpoints. */
+  async onApplicationShutdown(): Promise<void> {
+    this.loop.stop();
+    for (const server of [this.http, this.healthHttp]) {
+      server?.closeAllConnections();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    }
+    this.http = null;
+    this.healthHttp = null;
+  }
+}
+
+function portOf(server: HttpServer | null): number {
+  const a = server?.address();
+  return a && typeof a === 'object' ? a.port : 0;
 }

@@ -6,6 +6,8 @@ import { invalidJsonPayload } from '../gateway-worker.messages.js';
  * `@Payload(ParseJsonPipe, ValidationPipe) dto: SayDto`. A Buffer (binary frame) is read as
  * UTF-8; values that are not text (already parsed) pass through; a parameter declared as `string`
  * is left as it is. Invalid JSON is a `BadRequestException`.
+ *
+ * @publicApi
  */
 @Injectable()
 export class ParseJsonPipe implements PipeTransform<unknown, unknown> {

@@ -1,7 +1,7 @@
 import { InvalidClientIdError } from '../errors/invalid-client-id.error.js';
 import { long2ip } from '../utils/ip.util.js';
 
-/** The parts of a `client_id` (PROTOCOL.md §3). */
+/** The parts of a `client_id` (docs/protocol.md §3). */
 export interface ClientIdParts {
   /** The gateway's lanIp as an unsigned 32-bit integer. */
   localIp: number;

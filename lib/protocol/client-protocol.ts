@@ -4,7 +4,11 @@ import { GatewayProtocolError } from '../errors/gateway-protocol.error.js';
 import { packetTooShort } from '../gateway-worker.messages.js';
 import { LengthPrefixedReader } from './length-prefixed.reader.js';
 
-/** The client-facing protocols a gateway listener can speak (the scheme of its listen URI). */
+/**
+ * The client-facing protocols a gateway listener can speak (the scheme of its listen URI).
+ *
+ * @publicApi
+ */
 export type ClientProtocolName = 'text' | 'frame' | 'tcp' | 'websocket';
 
 /** Stream framing of a byte-stream client protocol (everything but websocket). */
@@ -58,7 +62,7 @@ const RAW_DECODER: StreamDecoder = { push: (chunk, onMessage) => onMessage(chunk
 
 const NL = Buffer.from('\n');
 
-/** `text://`: one message per line; encode appends `\n` (PROTOCOL.md §8.1). */
+/** `text://`: one message per line; encode appends `\n` (docs/protocol.md §8.1). */
 export const TextProtocol: StreamClientProtocol = {
   name: 'text',
   encode: (message) => [message, NL],
@@ -67,7 +71,7 @@ export const TextProtocol: StreamClientProtocol = {
   },
 };
 
-/** `frame://`: uint32 BE total length (header included), then the payload (PROTOCOL.md §8.2). */
+/** `frame://`: uint32 BE total length (header included), then the payload (docs/protocol.md §8.2). */
 export const FrameProtocol: StreamClientProtocol = {
   name: 'frame',
   encode(message) {

@@ -3,7 +3,7 @@ import type { ClientProtocolName } from './client-protocol.js';
 
 /**
  * The TypeScript extensions of the GatewayProtocol. They use command numbers PHP leaves unused
- * (29–199, PROTOCOL.md §2.6) and travel only between peers that both announced them, so a PHP
+ * (29–199, docs/protocol.md §2.6) and travel only between peers that both announced them, so a PHP
  * gateway or worker never receives one:
  *
  * - a TypeScript worker adds `"features": [...]` to its CMD_WORKER_CONNECT JSON body (a PHP gateway
@@ -41,10 +41,10 @@ export const ExtensionCommand = {
    */
   EVENTS_HANDLED: 155,
   /**
-   * Gateway → worker, just before the gateway closes the link: "you confirmed nothing for too
-   * long while events were outstanding; you are treated as failed". Body = JSON
-   * `{ "silentMs": number, "outstanding": number }`. The worker logs it and reconnects; the
-   * outstanding events were counted as lost by the gateway.
+   * Gateway → worker, first thing on the link of a worker that the gateway had declared hung
+   * (it sent nothing for `workerHangTimeout` while events were outstanding, so the gateway cut its
+   * link and counted those events as lost): "this happened to you". Body = JSON
+   * `{ "silentMs": number, "outstanding": number }`. The worker logs it; it is connected again.
    */
   WORKER_HUNG: 156,
   /**

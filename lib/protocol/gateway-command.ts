@@ -1,5 +1,5 @@
 /**
- * Command numbers of the GatewayProtocol (PROTOCOL.md §2.6), identical to PHP's
+ * Command numbers of the GatewayProtocol (docs/protocol.md §2.6), identical to PHP's
  * `GatewayProtocol::CMD_*` constants so that PHP and TypeScript peers interoperate.
  */
 export const GatewayCommand = {

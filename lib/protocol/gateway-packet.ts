@@ -3,7 +3,7 @@ import { phpSerialize, phpUnserialize } from './php-serialize.js';
 import { phpStringCast } from './php-string-cast.js';
 
 /**
- * One GatewayProtocol packet (PROTOCOL.md §2.1). Numeric fields the sender does not use are 0,
+ * One GatewayProtocol packet (docs/protocol.md §2.1). Numeric fields the sender does not use are 0,
  * `extData` and `body` are raw bytes.
  */
 export interface GatewayPacket {
@@ -75,7 +75,7 @@ export function decodeGatewayPacket(buf: Buffer): GatewayPacket {
 }
 
 /**
- * Turns a message into a packet body and its flag bit, by PROTOCOL.md §2.3: strings and Buffers
+ * Turns a message into a packet body and its flag bit, by docs/protocol.md §2.3: strings and Buffers
  * go as raw bytes with `FLAG_BODY_IS_SCALAR`; numbers and booleans as PHP's string cast of them;
  * anything structured (objects, arrays, null) as PHP serialize with the bit clear.
  */

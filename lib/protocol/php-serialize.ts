@@ -3,9 +3,10 @@ import { PhpSerializeError } from '../errors/php-serialize.error.js';
 import { PhpUnserializeError } from '../errors/php-unserialize.error.js';
 import { isPhpIntKey, normalizePhpKey, PhpArray, PhpFloat, PhpOpaque } from './php-value.js';
 import type { PhpExactValue, PhpKey } from './php-value.js';
+import { phpUnserializeInputType, phpUnserializeInvalid, phpUnserializeMaxDepth, phpUnserializeTooDeep } from '../gateway-worker.messages.js';
 
 /*
- * PHP serialize()/unserialize() (PROTOCOL.md §9), byte-exact.
+ * PHP serialize()/unserialize() (docs/protocol.md §9), byte-exact.
  *
  * Both directions run on every event in the hot path (sessions ride along with every packet), so:
  * - the writer fills one growable Buffer with direct byte stores, no intermediate string concatenation;
@@ -546,11 +547,7 @@ class Parser {
   }
 
   fail(expected: string, at: number = this.pos): never {
-    throw new PhpUnserializeError(
-      `Invalid PHP serialized data at byte ${at}: expected ${expected}, found ${describeByte(this.buf, at)}. ` +
-        'The input is not complete, well-formed PHP serialize() output; drop it (or keep the previous value) and check what produced it.',
-      at,
-    );
+    throw new PhpUnserializeError(phpUnserializeInvalid(at, expected, describeByte(this.buf, at)), at);
   }
 
   private expect(byte: number, what: string): void {
@@ -1027,16 +1024,13 @@ function toBuffer(input: Buffer | Uint8Array | string): Buffer {
   // A JS string is taken as UTF-8 text, because s:<len> counts UTF-8 bytes.
   if (typeof input === 'string') return Buffer.from(input, 'utf8');
   if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  throw new PhpUnserializeError(
-    `phpUnserialize() needs a Buffer or a string, got ${input === null ? 'null' : typeof input}.`,
-    0,
-  );
+  throw new PhpUnserializeError(phpUnserializeInputType(input === null ? 'null' : typeof input), 0);
 }
 
 function run(input: Buffer | Uint8Array | string, exact: boolean, options: PhpUnserializeOptions | undefined): unknown {
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > HARD_MAX_DEPTH) {
-    throw new RangeError(`maxDepth must be an integer from 1 to ${HARD_MAX_DEPTH}, got ${maxDepth}.`);
+    throw new RangeError(phpUnserializeMaxDepth(HARD_MAX_DEPTH, maxDepth));
   }
   try {
     return new Parser(toBuffer(input), exact, maxDepth, options?.allowReferences ?? true).top();
@@ -1044,10 +1038,7 @@ function run(input: Buffer | Uint8Array | string, exact: boolean, options: PhpUn
     // The depth limit keeps recursion to a few thousand frames, but the caller may already be deep
     // in its own stack: a stack overflow must still surface as bad input, not crash the caller.
     if (isStackOverflow(e)) {
-      throw new PhpUnserializeError(
-        'PHP serialized data nests too deeply for the remaining call stack. Drop it, or lower maxDepth.',
-        0,
-      );
+      throw new PhpUnserializeError(phpUnserializeTooDeep(), 0);
     }
     throw e;
   }

@@ -1,6 +1,6 @@
 /**
  * PHP's `(string)` of a scalar, which is what a PHP peer puts on the wire for a scalar body
- * (PROTOCOL.md §2.3): ints in decimal, `true` → `"1"`, `false` → `""`, floats with `precision=14`
+ * (docs/protocol.md §2.3): ints in decimal, `true` → `"1"`, `false` → `""`, floats with `precision=14`
  * (`0.1 + 0.2` → `"0.3"`, `1e20` → `"1.0E+20"`, `-0.0` → `"-0"`, `NAN`, `INF`). Exact ties at the
  * 14th digit round half up here, half to even in PHP.
  */

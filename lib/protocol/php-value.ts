@@ -1,5 +1,7 @@
+import { phpKeyNotInt64, phpKeyOutOfRange, phpKeyWrongType } from '../gateway-worker.messages.js';
+
 /**
- * The data model for PHP serialize() values (PROTOCOL.md §0, §9.3).
+ * The data model for PHP serialize() values (docs/protocol.md §0, §9.3).
  *
  * Two views exist:
  * - the *exact* model ({@link PhpExactValue}): every PHP array is a {@link PhpArray} (an ordered map
@@ -97,15 +99,13 @@ export function normalizePhpKey(key: string | number | bigint): PhpKey {
     if (Number.isInteger(key) && key >= INT64_MIN_NUMBER && key < INT64_LIMIT_NUMBER) {
       return BigInt(key).toString();
     }
-    throw new RangeError(
-      `PHP array key ${key} is not an integer in the signed 64-bit range. Use an integer or a string key.`,
-    );
+    throw new RangeError(phpKeyNotInt64(key));
   }
   if (typeof key === 'bigint') {
     if (key >= -(2n ** 63n) && key < 2n ** 63n) return normalizePhpKey(key.toString());
-    throw new RangeError(`PHP array key ${key} is outside the signed 64-bit range. Use a string key.`);
+    throw new RangeError(phpKeyOutOfRange(key));
   }
-  throw new TypeError(`A PHP array key must be a string or an integer, got ${typeof key}.`);
+  throw new TypeError(phpKeyWrongType(typeof key));
 }
 
 /**
@@ -123,6 +123,8 @@ export class PhpFloat {
  *
  * PHP classes are never instantiated from untrusted data (§10); the token is carried through and
  * re-emitted verbatim by the serializer, so PHP workers get their objects back unchanged.
+ *
+ * @publicApi
  */
 export class PhpOpaque {
   /** @param raw the complete token, e.g. `O:8:"stdClass":1:{s:1:"a";i:1;}`. Not validated when built by hand. */

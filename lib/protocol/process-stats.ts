@@ -2,9 +2,17 @@
  * One process of the cluster as `gateway-worker status` shows it (the columns of PHP's status
  * table). Gateways report their own; workers report theirs to every gateway they are connected
  * to, so one query per gateway covers the whole cluster.
+ *
+ * @publicApi
  */
 export interface ProcessStats {
   tier: 'gateway' | 'business-worker';
+  /**
+   * `'php'` for a PHP peer: it reports nothing itself, so only what PHP's own commands (or the
+   * gateway it is connected to) reveal is known; pid, memory, send_fail, totals and qps are 0.
+   * Absent for TypeScript processes.
+   */
+  implementation?: 'php';
   /** The process's name: the gateway's `name`, or the worker key `"<name>:<index>"`. */
   name: string;
   /** The host: the gateway's lanIp, or the worker's address as its gateway sees it. */
@@ -32,11 +40,13 @@ export interface ProcessStats {
   limits?: Record<string, number>;
   /** Gateways: resumable clients (waiting now, bytes held, resumes, hand-overs, expiries…). */
   resume?: ResumeStats;
-  /** A PHP worker, as its gateway knows it (it reports no status of its own). */
-  php?: boolean;
 }
 
-/** A gateway's resumable clients, as `status` and the metrics show them. */
+/**
+ * A gateway's resumable clients, as `status` and the metrics show them.
+ *
+ * @publicApi
+ */
 export interface ResumeStats {
   /** Clients waiting now (connection broken, within `resumeWindow`). */
   waiting: number;

@@ -1,5 +1,5 @@
 /**
- * The Register's newline-delimited JSON messages (PROTOCOL.md §4.1).
+ * The Register's newline-delimited JSON messages (docs/protocol.md §4.1).
  *
  * Writers reproduce PHP's bytes (including the spaces in `gateway_connect`) but JSON-escape the
  * values, which PHP does not: PHP's `json_decode` reads both, and a secret holding `"` no longer

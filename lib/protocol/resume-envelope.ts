@@ -22,7 +22,11 @@
  *   count stands, so messages carry no per-message header and a broadcast is still framed once.
  */
 
-/** The subprotocol an SDK client offers (first) to opt in. */
+/**
+ * The subprotocol an SDK client offers (first) to opt in.
+ *
+ * @publicApi
+ */
 export const RESUME_SUBPROTOCOL = 'gateway-worker.resume.v1';
 
 /** First byte of every control frame. */
@@ -39,7 +43,11 @@ export const CONTROL_ACK = 'A';
  */
 export const CONTROL_ACK_WITH_MESSAGE = 'a';
 
-/** What the gateway tells an opted-in client when its connection opens. */
+/**
+ * What the gateway tells an opted-in client when its connection opens.
+ *
+ * @publicApi
+ */
 export interface ResumeWelcome {
   /** The client_id (the previous one when resumed on the same gateway). */
   id: string;

@@ -4,7 +4,7 @@ export const WS_OPCODE_BINARY = 0x2;
 
 /**
  * The header of one unfragmented, unmasked server frame (RFC 6455 §5.2), as workerman writes it
- * (PROTOCOL.md §8.3): 7-bit length, or `7E` + uint16, or `7F` + uint64. Framing here instead of in
+ * (docs/protocol.md §8.3): 7-bit length, or `7E` + uint16, or `7F` + uint64. Framing here instead of in
  * `ws.send()` lets a broadcast frame a message once for every receiver.
  */
 export function webSocketFrameHeader(payloadLength: number, opcode = WS_OPCODE_TEXT): Buffer {

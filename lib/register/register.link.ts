@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { connect, type Socket } from 'node:net';
 import { RECONNECT_DELAY, REGISTER_PING_INTERVAL } from '../gateway-worker.constants.js';
-import { registerUnreachable } from '../gateway-worker.messages.js';
+import { registerRefused, registerRefusedReason, registerUnreachable } from '../gateway-worker.messages.js';
 import { LineReader } from '../protocol/line.reader.js';
 import { parseRegisterMessage, PING_LINE, type RegisterMessage } from '../protocol/register-message.js';
 import { splitAddress } from '../utils/ip.util.js';
@@ -28,17 +28,30 @@ export interface RegisterLinkOptions {
 }
 
 /**
- * A persistent link to one Register (PROTOCOL.md §4.3): announce on connect, ping every 25 s when
+ * How long a link must stay open after the announcement, with no message, to count as accepted: a
+ * Register that refuses the secret key closes the link as soon as it reads the announcement.
+ */
+const ACCEPT_WINDOW = 1_000;
+
+/** Why the link is down: no connection at all, or a Register that closes it after the announcement. */
+type DownCause = 'unreachable' | 'refused';
+
+/**
+ * A persistent link to one Register (docs/protocol.md §4.3): announce on connect, ping every 25 s when
  * the Register is not on 127.0.0.1, reconnect 1 s after any close — so a restarted Register learns
- * the cluster again by itself. Unreachability is logged once per outage, not every second.
+ * the cluster again by itself. An outage is logged once, naming its cause — unreachable, or
+ * refused (the Register closes the link right after the announcement: a wrong secret key) — and
+ * once more only if the cause changes; the link counts as up again once the Register accepted it
+ * (it sent a message, or kept the link open for a second).
  */
 export class RegisterLink {
   private socket: Socket | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private reportedDown = false;
-  private connectedOnce = false;
+  /** The cause of the current outage, already logged (null: the link is up, or never failed). */
+  private down: DownCause | null = null;
+  private acceptedOnce = false;
   /** The last non-JSON line the Register sent, so a repeated refusal is logged once. */
   private lastUnreadable = '';
 
@@ -81,13 +94,24 @@ export class RegisterLink {
     socket.setTimeout(connectTimeout, () => socket.destroy(new Error(`connect timeout after ${connectTimeout} ms`)));
     const reader = new LineReader(maxLineSize);
     let lastError = '';
+    let tcpUp = false;
+    let accepted = false;
+    let acceptTimer: NodeJS.Timeout | null = null;
+    const accept = () => {
+      if (accepted || socket.destroyed) return;
+      accepted = true;
+      if (acceptTimer) clearTimeout(acceptTimer);
+      if (this.down !== null || this.acceptedOnce) logger.log(`${tier}: connected to the Register at ${address}`);
+      this.down = null;
+      this.acceptedOnce = true;
+    };
     socket.once('connect', () => {
+      tcpUp = true;
       socket.setTimeout(0);
       socket.setKeepAlive(true, 30_000);
-      if (this.reportedDown || this.connectedOnce) logger.log(`${tier}: connected to the Register at ${address}`);
-      this.reportedDown = false;
-      this.connectedOnce = true;
       socket.write(this.options.hello());
+      acceptTimer = setTimeout(accept, ACCEPT_WINDOW);
+      if (this.options.unref) acceptTimer.unref();
       if (!address.startsWith('127.0.0.1')) {
         this.pingTimer = setInterval(() => socket.write(PING_LINE), REGISTER_PING_INTERVAL);
         this.pingTimer.unref();
@@ -106,6 +130,7 @@ export class RegisterLink {
             return;
           }
           this.lastUnreadable = '';
+          accept();
           this.options.onMessage?.(msg);
         });
       } catch (err) {
@@ -117,14 +142,18 @@ export class RegisterLink {
     });
     socket.on('close', () => {
       if (this.pingTimer) clearInterval(this.pingTimer);
+      if (acceptTimer) clearTimeout(acceptTimer);
       this.pingTimer = null;
       if (this.socket === socket) this.socket = null;
       if (this.stopped) return;
-      if (!this.reportedDown) {
-        this.reportedDown = true;
-        logger.warn(registerUnreachable(tier, address, lastError || 'connection closed'));
+      // Connected, announced, and closed before the Register accepted: it refused the announcement.
+      const cause: DownCause = tcpUp && !accepted ? 'refused' : 'unreachable';
+      const reason = cause === 'refused' ? registerRefusedReason() : lastError || 'connection closed';
+      if (this.down !== cause) {
+        this.down = cause;
+        logger.warn(cause === 'refused' ? registerRefused(tier, address) : registerUnreachable(tier, address, reason));
       }
-      this.options.onClose?.(lastError || 'connection closed');
+      this.options.onClose?.(reason);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
         if (!this.stopped) this.connect();

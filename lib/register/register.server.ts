@@ -23,7 +23,11 @@ import { PeerAdmission } from '../utils/peer-admission.js';
 import { canonicalAddress, isLocalPeer } from '../utils/local-peer.js';
 import { LogThrottle } from '../utils/log-throttle.js';
 
-/** Events of the RegisterServer, for `server.on()`. */
+/**
+ * Events of the RegisterServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type RegisterServerEvents = {
   /** The gateway list changed: the new list. */
   addresses: (addresses: string[]) => void;
@@ -66,7 +70,7 @@ interface RegisterPeer {
 const REFUSAL_LINGER = 1_000;
 
 /**
- * The Register tier (PROTOCOL.md §4): gateways announce their internal address, workers (and
+ * The Register tier (docs/protocol.md §4): gateways announce their internal address, workers (and
  * GatewayClients) get the list of gateway addresses, and every change is broadcast to all workers.
  *
  * Hardened where PHP's Register is not (docs/protocol.md §10), each limit logged (rate-limited,
@@ -84,6 +88,8 @@ const REFUSAL_LINGER = 1_000;
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class RegisterServer extends Server<RegisterServerEvents> implements CustomTransportStrategy {

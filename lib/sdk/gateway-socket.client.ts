@@ -15,7 +15,11 @@ import {
   type ResumeWelcome,
 } from '../protocol/resume-envelope.js';
 
-/** The part of a WebSocket (the browser's, or `ws`'s in Node) the client uses. */
+/**
+ * The part of a WebSocket (the browser's, or `ws`'s in Node) the client uses.
+ *
+ * @publicApi
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   readonly protocol: string;
@@ -28,19 +32,33 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-/** A WebSocket constructor: `globalThis.WebSocket` in browsers (and Node 22+), `ws`'s `WebSocket` in Node 20. */
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` in browsers (and Node 22+), `ws`'s `WebSocket` in Node 20.
+ *
+ * @publicApi
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
-/** Map of event names to their data types (an interface or a type). */
+/**
+ * Map of event names to their data types (an interface or a type).
+ *
+ * @publicApi
+ */
 export type ClientEventMap = Record<string, any>;
 
 /**
  * `'connecting'` (first connection), `'open'`, `'reconnecting'` (the connection broke; retrying
  * with backoff), `'closed'` (`close()` was called, or `maxAttempts` ran out).
+ *
+ * @publicApi
  */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** What a state listener gets. */
+/**
+ * What a state listener gets.
+ *
+ * @publicApi
+ */
 export interface ClientStateChange {
   state: ClientState;
   /** The client_id while open. */
@@ -54,7 +72,11 @@ export interface ClientStateChange {
   delay?: number;
 }
 
-/** Options of {@link GatewaySocketClient}. */
+/**
+ * Options of {@link GatewaySocketClient}.
+ *
+ * @publicApi
+ */
 export interface GatewaySocketClientOptions {
   /** The gateway's websocket URL (`ws://host:7272`, `wss://host/wss`). */
   url: string;
@@ -117,6 +139,8 @@ const PING = CONTROL_PING.charCodeAt(0);
  * breaks rejects with `ClientDisconnectedError` (it may or may not have been handled).
  * @typeParam In events the server sends (`on`)
  * @typeParam Out events the client sends (`emit`, `request`)
+ *
+ * @publicApi
  */
 export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>, Out extends ClientEventMap = Record<string, any>> {
   private readonly o: Required<Omit<GatewaySocketClientOptions, 'reconnect' | 'WebSocket'>> & { reconnect: Required<NonNullable<GatewaySocketClientOptions['reconnect']>>; WebSocket: WebSocketConstructor };

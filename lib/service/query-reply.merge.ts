@@ -1,4 +1,4 @@
-import type { GatewaySession } from '../business-worker/gateway-event-context.js';
+import type { GatewaySession } from '../business-worker/client-session.js';
 import { isPhpEmpty, PhpArray, type PhpExactValue } from '../protocol/php-value.js';
 import { clientIdOf, entriesOf, intOf, keyOf, sessionOf, setEntry, textOf, valuesOf, type ReplySource } from './query-reply.reader.js';
 
@@ -161,7 +161,7 @@ function addMember<T>(acc: GroupMap<T>, group: string, memberKey: string, member
 /**
  * CMD_SELECT replies (fields uid, groups): `group → distinct uids`. Connections without a uid or
  * without groups are skipped — the intent of PHP's getAllGroupUidList, whose `break` instead stops
- * reading that gateway's reply at the first such connection (PROTOCOL.md §7.1).
+ * reading that gateway's reply at the first such connection (docs/protocol.md §7.1).
  */
 export const uidsByGroup: ReplyMerger<GroupMap<string>, Record<string, string[]>> = {
   initial: () => new Map(),
@@ -178,7 +178,7 @@ export const uidsByGroup: ReplyMerger<GroupMap<string>, Record<string, string[]>
 
 /**
  * CMD_SELECT replies (field groups): `group → client_ids`. Connections without groups are skipped
- * (PHP's getAllGroupClientIdList stops at the first one instead, PROTOCOL.md §7.1).
+ * (PHP's getAllGroupClientIdList stops at the first one instead, docs/protocol.md §7.1).
  */
 export const clientIdsByGroup: ReplyMerger<GroupMap<string>, Record<string, string[]>> = {
   initial: () => new Map(),

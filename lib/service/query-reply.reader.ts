@@ -1,10 +1,10 @@
-import { decodeSession, type GatewaySession } from '../business-worker/gateway-event-context.js';
+import { decodeSession, type GatewaySession } from '../business-worker/client-session.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { normalizePhpKey, PhpArray, type PhpExactValue, type PhpKey } from '../protocol/php-value.js';
 import { ip2long, splitAddress } from '../utils/ip.util.js';
 
 /*
- * Reading query replies (PROTOCOL.md §2.9) defensively. A reply comes from whatever listens on a
+ * Reading query replies (docs/protocol.md §2.9) defensively. A reply comes from whatever listens on a
  * gateway address — our gateway, a PHP gateway, or something broken — so every reader accepts any
  * PHP value and skips what does not have the expected shape instead of throwing.
  */

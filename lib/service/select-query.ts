@@ -1,4 +1,4 @@
-/** A field CMD_SELECT can return for each connection (PROTOCOL.md §5.7). */
+/** A field CMD_SELECT can return for each connection (docs/protocol.md §5.7). */
 export type SelectField = 'uid' | 'groups' | 'session';
 
 /** The `where` of CMD_SELECT: connections in any of these groups, or with these connection ids. */

@@ -70,6 +70,8 @@ const shared = new LocalPeers();
  * True if a peer at `remoteAddress` is on this host (loopback, or an address of one of its
  * interfaces; `::ffff:`-mapped IPv4 and IPv6 loopback included). One cached interface list per
  * process, shared by every caller.
+ *
+ * @publicApi
  */
 export function isLocalPeer(remoteAddress: string | undefined): boolean {
   return shared.isLocal(remoteAddress);

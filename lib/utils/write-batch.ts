@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 
 /**
- * Write coalescing without timers (DESIGN.md §3): the first write to a socket in an event-loop turn
+ * Write coalescing without timers (docs/architecture.md §3): the first write to a socket in an event-loop turn
  * corks it, and every corked socket is uncorked once, in the check phase right after the I/O
  * callbacks of that turn. Everything written to one socket meanwhile — the replies produced while
  * applying one inbound chunk, or all the events of one turn on an inner link — leaves in one

@@ -5,6 +5,8 @@ import { encodeWsMessage } from './ws-message.js';
 /**
  * Some clients of the cluster — a group's members or a uid's connections, from
  * `GatewayCluster.to()` / `toUid()` — to send to.
+ *
+ * @publicApi
  */
 export class GatewayAudience<Events extends WsEventMap = Record<string, any>> {
   /** @internal built by GatewayCluster */

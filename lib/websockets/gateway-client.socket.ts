@@ -4,7 +4,11 @@ import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import type { WsEventMap, WsEventName } from './ws-event-map.js';
 import { encodeWsMessage } from './ws-message.js';
 
-/** `readyState` values, as a `ws` WebSocket has them. */
+/**
+ * `readyState` values, as a `ws` WebSocket has them.
+ *
+ * @publicApi
+ */
 export const GatewayClientState = { OPEN: 1, CLOSED: 3 } as const;
 
 /**
@@ -24,6 +28,8 @@ export const GatewayClientState = { OPEN: 1, CLOSED: 3 } as const;
  * It has `readyState` and `send()` like a `ws` WebSocket, so `BaseWsExceptionFilter` and code
  * written for `@nestjs/platform-ws` work with it.
  * @typeParam Events optional map of event names to data types, checked by `emit()`
+ *
+ * @publicApi
  */
 export class GatewayClientSocket<Events extends WsEventMap = Record<string, any>> {
   /** The client_id (a new one after the client was handed over to another gateway: `@OnResume`). */

@@ -17,6 +17,8 @@ import { encodeWsMessage } from './ws-message.js';
  *
  * Messages are `{"event": …, "data": …}` JSON text, as `@nestjs/platform-ws` sends them.
  * @typeParam Events optional map of event names to data types, checked by `emit()`
+ *
+ * @publicApi
  */
 export class GatewayCluster<Events extends WsEventMap = Record<string, any>> {
   /**

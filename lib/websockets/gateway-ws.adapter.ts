@@ -53,6 +53,8 @@ interface ClientBinding {
  * - the port, `path` and `namespace` options are ignored: every gateway class sees every client;
  * - a client this worker did not see connect (it was handled by a worker that has since stopped)
  *   is introduced to the gateway classes (`handleConnection`) at its first message here.
+ *
+ * @publicApi
  */
 @Injectable()
 export class GatewayWsAdapter implements WebSocketAdapter<GatewayCluster, GatewayClientSocket> {

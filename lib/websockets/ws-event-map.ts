@@ -11,7 +11,12 @@
  * Without a map (the default), any event name and any data are accepted.
  */
 // `object`, not Record<string, unknown>: an interface (which has no index signature) must fit too.
+/** @publicApi */
 export type WsEventMap = object;
 
-/** The event names of a map. */
+/**
+ * The event names of a map.
+ *
+ * @publicApi
+ */
 export type WsEventName<Events extends WsEventMap> = Extract<keyof Events, string>;

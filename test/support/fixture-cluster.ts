@@ -48,5 +48,5 @@ export async function fixtureCluster(counts: { gateways: number; workers: number
       return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
     }
   };
-  return { dir, versionFile, textPort: Number(env.FIXTURE_TEXT_PORT), register, cli };
+  return { dir, versionFile, textPort: Number(env.FIXTURE_TEXT_PORT), register, env, cli };
 }

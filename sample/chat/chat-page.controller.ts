@@ -1,0 +1,34 @@
+import { Controller, Get, Header, NotFoundException, Req } from '@nestjs/common';
+import { GatewayService } from '../../lib/index.js';
+import { readSdkFile, renderChatPage } from './chat-page.js';
+
+/**
+ * HTTP next to the chat in the development mode (`npm run dev`, sample/dev.main.ts): the chat page
+ * and the client SDK it loads, and how many clients are online — `GatewayService` asks the gateways, as from any handler.
+ */
+@Controller()
+export class ChatPageController {
+  constructor(private readonly gateway: GatewayService) {}
+
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  async page(): Promise<string> {
+    return (await renderChatPage()).html;
+  }
+
+  @Get('online')
+  async online(): Promise<{ count: number }> {
+    return { count: await this.gateway.getAllClientCount() };
+  }
+
+  /** The client SDK the page imports (`/sdk/client.js` and the few files it imports). */
+  @Get(['sdk/:file', 'errors/:file', 'protocol/:file', 'gateway-worker.messages.js'])
+  @Header('Content-Type', 'text/javascript; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  async sdk(@Req() req: { path: string }): Promise<string> {
+    const js = await readSdkFile(req.path);
+    if (js === null) throw new NotFoundException();
+    return js;
+  }
+}
