@@ -1,4 +1,4 @@
-import { Controller, Get, Header, NotFoundException, Req } from '@nestjs/common';
+import { Controller, Get, Header, NotFoundException, Req, Res } from '@nestjs/common';
 import { GatewayService } from '../../lib/index.js';
 import { readSdkFile, renderChatPage } from './chat-page.js';
 
@@ -24,11 +24,12 @@ export class ChatPageController {
 
   /** The client SDK the page imports (`/sdk/client.js` and the few files it imports). */
   @Get(['sdk/:file', 'errors/:file', 'protocol/:file', 'gateway-worker.messages.js'])
-  @Header('Content-Type', 'text/javascript; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  async sdk(@Req() req: { path: string }): Promise<string> {
+  async sdk(@Req() req: { path: string }, @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void }): Promise<string> {
     const js = await readSdkFile(req.path);
     if (js === null) throw new NotFoundException();
+    // Set here, not with @Header: a 404 is JSON.
+    res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
     return js;
   }
 }
