@@ -9,6 +9,7 @@ import type { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { fakeSocket } from './support/fake-socket.js';
 import { GatewayProtocolError } from '../lib/errors/gateway-protocol.error.js';
 import { PhpUnserializeError } from '../lib/errors/php-unserialize.error.js';
 import { ClientConnection } from '../lib/gateway/client-connection.js';
@@ -313,25 +314,6 @@ describe('Text and Frame decoders (§8) under fuzzing', () => {
 // The gateway's command handler (§5.7, §10)
 // ---------------------------------------------------------------------------------------------
 
-/** A socket stand-in that records what is written. */
-function fakeSocket(): Socket & { written: Buffer[] } {
-  const written: Buffer[] = [];
-  return {
-    written,
-    destroyed: false,
-    writableLength: 0,
-    remoteAddress: '127.0.0.1',
-    remotePort: 40000,
-    cork() {},
-    uncork() {},
-    write(b: Buffer) {
-      written.push(Buffer.from(b));
-      return true;
-    },
-    end() {},
-    destroy() {},
-  } as unknown as Socket & { written: Buffer[] };
-}
 
 /** ext_data a command plausibly carries: JSON of any shape, uids/groups, sessions, or garbage. */
 const extArb: fc.Arbitrary<Buffer> = fc.oneof(

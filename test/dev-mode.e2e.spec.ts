@@ -67,7 +67,10 @@ describe('dev mode: the chat in one process (startGatewayWorkerTier(module, \'al
     expect(out).not.toMatch(/ERROR|WARN/);
     const drained = out.indexOf('finished draining and left');
     expect(drained).toBeGreaterThan(0);
-    expect(out.indexOf('Register: gateway', out.lastIndexOf('joined'))).toBeGreaterThan(drained);
+    // The Register goes last: if its "gateway left" line made it out before the process ended
+    // (its output is a pipe, written asynchronously), it comes after the drain.
+    const left = out.indexOf('Register: gateway', out.lastIndexOf('joined'));
+    if (left >= 0) expect(left).toBeGreaterThan(drained);
     const again = startNode('dist/sample/dev.main.js', env);
     try {
       await waitFor(() => again.output().includes('Chat (dev mode, one process)') || again.child.exitCode !== null, 'the second start', 20_000);

@@ -5,17 +5,15 @@
  * sent SIGTERM and the other SIGINT (Ctrl-C). Every client must receive every client's `said`
  * lines, each sender's in order, none missing.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/fixture-cluster.js';
 import { freePort, freePortRange, sleep, waitFor } from './support/net.js';
 import { alive, repoPath } from './support/processes.js';
 
-const run = promisify(execFile);
 const CLIENTS = 200;
 /** Each client sends one numbered message per period (clients staggered over it): 200 messages/s in all, 40,000 lines/s delivered. */
 const PERIOD_MS = 1000;
@@ -94,15 +92,7 @@ describe('drain under a fan-out handler (chat sample, gateway-worker CLI)', () =
   let env: NodeJS.ProcessEnv;
   let textPort = 0;
   const clients: ChatClient[] = [];
-  const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [repoPath('dist/lib/cli/gateway-worker.cli.js'), ...args], { cwd: dir, env, timeout: 60_000 });
-      return { code: 0, out: stdout + stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
-    }
-  };
+  const cli = (...args: string[]) => runCli(dir, env, ...args);
   /** This host's processes; retried, since the CLI may read its state file while the master rewrites it. */
   const procs = async (): Promise<Proc[]> => {
     for (let attempt = 1; ; attempt++) {

@@ -1,12 +1,11 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusinessWorkerServer, GatewayEvents, GatewayService, OnMessage, Payload } from '../lib/index.js';
 import { connectWs } from './support/edge.js';
 import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { fixtureCluster } from './support/fixture-cluster.js';
 import { greeted, sleep, TextClient, waitFor, WsClient } from './support/net.js';
-import { alive } from './support/processes.js';
+import { alive, rssOf as rss } from './support/processes.js';
 
 const MAX = 10 * 1024 * 1024; // maxPackageSize's default
 
@@ -21,12 +20,6 @@ class PrefixEcho {
     await this.gateway.sendToCurrentClient(`said ${message.length}:${message.slice(0, 8)}`);
     if (message.startsWith('huge')) await this.gateway.sendToCurrentClient(`said ${message}`);
   }
-}
-
-/** RSS of a process, from /proc (bytes). */
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
 }
 
 /** p-th percentile of a list of numbers. */

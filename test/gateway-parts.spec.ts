@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { fakeSocket } from './support/fake-socket.js';
 import { ClientConnection } from '../lib/gateway/client-connection.js';
 import { EventForwarder, type EventForwarderOptions } from '../lib/gateway/event-forwarder.js';
 import { GatewayCounters } from '../lib/gateway/gateway-counters.js';
@@ -11,35 +11,6 @@ import { GatewayCommand } from '../lib/protocol/gateway-command.js';
 import { decodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { LogThrottle } from '../lib/utils/log-throttle.js';
 
-/** A socket that records writes and pause state, and nothing else. */
-function fakeSocket(): Socket & { written: Buffer[]; isPaused(): boolean } {
-  const written: Buffer[] = [];
-  let paused = false;
-  return {
-    written,
-    destroyed: false,
-    writableLength: 0,
-    remoteAddress: '127.0.0.1',
-    remotePort: 40000,
-    cork() {},
-    uncork() {},
-    write(b: Buffer) {
-      written.push(Buffer.from(b));
-      return true;
-    },
-    pause() {
-      paused = true;
-    },
-    resume() {
-      paused = false;
-    },
-    isPaused: () => paused,
-    end() {},
-    destroy() {
-      (this as { destroyed: boolean }).destroyed = true;
-    },
-  } as unknown as Socket & { written: Buffer[]; isPaused(): boolean };
-}
 
 const noLimit = { limit: 1 << 20, sent: () => undefined, full: () => undefined };
 let nextId = 1;

@@ -124,6 +124,16 @@ class Unrouted {
   }
 }
 
+/** PHP-style: answers through GatewayService and returns what the send resolves to (true). */
+@GatewayEvents()
+class ReturnsSendResult {
+  constructor(private readonly gateway: GatewayService) {}
+  @OnMessage()
+  echo(@Payload() text: string): Promise<boolean> {
+    return this.gateway.sendToCurrentClient(`echo ${text}`);
+  }
+}
+
 describe('Nest\'s pipeline for @OnMessage handlers', () => {
   const apps: INestMicroservice[] = [];
   const clients: TextClient[] = [];
@@ -177,6 +187,16 @@ describe('Nest\'s pipeline for @OnMessage handlers', () => {
     expect(reply.id).toMatch(/^[0-9a-f]{20}$/);
     expect(ran).toEqual(['global fine']);
     expect(logger.find('error', 'text must be a string')).toHaveLength(1);
+  });
+
+  it('a handler returning what a GatewayService send resolves to (a boolean) sends nothing more', async () => {
+    const { client } = await cluster([Greeter, ReturnsSendResult]);
+    client.send('a');
+    client.send('b');
+    expect(await client.next()).toBe('echo a');
+    expect(await client.next()).toBe('echo b');
+    await sleep(200);
+    expect(client.drain()).toEqual([]);
   });
 
   it('a guard denial or an exception in one handler class never stops another class\'s handlers', async () => {

@@ -1,16 +1,15 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { INestMicroservice } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusinessWorkerServer, GatewayServer, isLocalPeer, RegisterServer, type GatewayWorkerModuleOptions } from '../lib/index.js';
+import { BusinessWorkerServer, GatewayServer, isLocalPeer, RegisterServer, type GatewayWorkerModuleOptions, type RegisterOptions } from '../lib/index.js';
 import { LocalPeers } from '../lib/utils/local-peer.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
 import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { boot, CapturingLogger } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
-import { repoPath, startNode } from './support/processes.js';
+import { repoPath, rssOf, startNode } from './support/processes.js';
 import { testProviders } from './support/test-events.js';
 
 /**
@@ -69,42 +68,9 @@ interface StrangerResult {
   closed: boolean;
 }
 
-/**
- * Runs a Node one-off in the stranger's namespace: connects to `port` on this host's veth address,
- * sends `lines`, and reports what came back within `holdMs` (or until the Register closed it).
- * Asynchronous: the Register under test runs in this process.
- */
+/** The stranger sends Register lines (see strangerBytes). */
 function stranger(port: number, lines: string[], holdMs = 1500): Promise<StrangerResult> {
-  const script = `
-    const net = require('net');
-    const [host, port, hold, ...lines] = process.argv.slice(1);
-    let received = '';
-    const done = (closed) => { process.stdout.write(JSON.stringify({ received, closed })); process.exit(0); };
-    const s = net.connect({ host, port: +port });
-    s.on('connect', () => { for (const l of lines) s.write(l + '\\n'); });
-    s.on('data', (d) => (received += d));
-    s.on('error', (e) => (received += '[' + e.code + ']'));
-    s.on('close', () => done(true));
-    setTimeout(() => done(false), +hold);
-  `;
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, HOST_IP, String(port), String(holdMs), ...lines], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), holdMs + 10_000);
-    child.on('exit', () => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(out) as StrangerResult);
-      } catch {
-        reject(new Error(`stranger script failed: ${out} ${err}`));
-      }
-    });
-  });
+  return strangerBytes(port, Buffer.from(lines.map((l) => `${l}\n`).join('')), holdMs);
 }
 
 const gatewayConnect = (address: string, key: string) => JSON.stringify({ event: 'gateway_connect', address, secret_key: key });
@@ -113,41 +79,54 @@ const workerConnect = (key: string) => JSON.stringify({ event: 'worker_connect',
 const setupProblem = createNamespace();
 if (setupProblem) console.warn(`register-hardening: skipping the stranger-host tests: ${setupProblem}`);
 
+/**
+ * The legitimate local cluster every attack runs next to: a Register listening on every interface
+ * (so a stranger, or 127.0.0.2, can reach it) with the given options, a gateway, a worker and a
+ * client that chats. `intact()` checks that they still work: the same gateway, the same worker.
+ */
+async function controlCluster(logger: CapturingLogger, register: Partial<RegisterOptions> = {}) {
+  const port = await freePort('0.0.0.0');
+  const common: GatewayWorkerModuleOptions = { registerAddress: `127.0.0.1:${port}` };
+  const apps: INestMicroservice[] = [];
+  apps.push(await boot({ ...common, register: { listen: `0.0.0.0:${port}`, ...register } }, 'register', logger));
+  apps.push(await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0 } }, 'gateway', logger));
+  apps.push(await boot({ ...common, businessWorker: { name: 'Local' } }, 'business-worker', logger, testProviders));
+  const registerServer = apps[0]!.get(RegisterServer);
+  const gateway = apps[1]!.get(GatewayServer);
+  const worker = apps[2]!.get(BusinessWorkerServer);
+  await waitFor(() => gateway.workerKeys.length === 1, 'the local worker to connect');
+  const client = await greeted(() => TextClient.connect(gateway.publicPorts[0]!));
+  return {
+    port,
+    register: registerServer,
+    gateway,
+    async intact(): Promise<void> {
+      expect(registerServer.addresses).toEqual([gateway.address]);
+      expect(worker.gatewayAddresses).toEqual([gateway.address]);
+      client.client.send('echo still here');
+      expect(await client.client.next()).toBe('still here');
+    },
+    async close(): Promise<void> {
+      client.client.close();
+      for (const app of apps.reverse()) await app.close();
+    },
+  };
+}
+
 describe.skipIf(setupProblem !== null)('protected mode: a Register without a secretKey refuses other hosts', () => {
   const logger = new CapturingLogger();
-  const apps: INestMicroservice[] = [];
+  let control: Awaited<ReturnType<typeof controlCluster>>;
   let port: number;
   let register: RegisterServer;
   let gateway: GatewayServer;
-  let worker: BusinessWorkerServer;
-  let client: { client: TextClient; id: string };
-
-  /** The legitimate local cluster keeps working: the same gateway, the same worker, a client that chats. */
-  async function expectControlIntact(): Promise<void> {
-    expect(register.addresses).toEqual([gateway.address]);
-    expect(worker.gatewayAddresses).toEqual([gateway.address]);
-    client.client.send('echo still here');
-    expect(await client.client.next()).toBe('still here');
-  }
+  const expectControlIntact = () => control.intact();
 
   beforeAll(async () => {
-    port = await freePort('0.0.0.0');
-    // Listening on every interface, so the stranger can reach it: only protected mode stands in the way.
-    const common: GatewayWorkerModuleOptions = { registerAddress: `127.0.0.1:${port}` };
-    apps.push(await boot({ ...common, register: { listen: `0.0.0.0:${port}` } }, 'register', logger));
-    apps.push(await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0 } }, 'gateway', logger));
-    apps.push(await boot({ ...common, businessWorker: { name: 'Local' } }, 'business-worker', logger, testProviders));
-    register = apps[0]!.get(RegisterServer);
-    gateway = apps[1]!.get(GatewayServer);
-    worker = apps[2]!.get(BusinessWorkerServer);
-    await waitFor(() => gateway.workerKeys.length === 1, 'the local worker to connect');
-    client = await greeted(() => TextClient.connect(gateway.publicPorts[0]!));
+    control = await controlCluster(logger);
+    ({ port, register, gateway } = control);
   }, 30_000);
 
-  afterAll(async () => {
-    client?.client.close();
-    for (const app of apps.reverse()) await app.close();
-  });
+  afterAll(() => control?.close());
 
   it('isLocalPeer: loopback, mapped and own addresses are local; the stranger is not', async () => {
     expect(isLocalPeer('127.0.0.1')).toBe(true);
@@ -257,7 +236,11 @@ describe.skipIf(setupProblem !== null)('protected mode: a Register without a sec
   });
 });
 
-/** Sends raw bytes from the stranger's namespace to `port` on this host; reports what came back and whether it was closed. */
+/**
+ * Runs a Node one-off in the stranger's namespace: connects to `port` on this host's veth address,
+ * sends `bytes`, and reports what came back (as text) within `holdMs`, or until it was closed.
+ * Asynchronous: the servers under test run in this process.
+ */
 function strangerBytes(port: number, bytes: Buffer, holdMs = 1500): Promise<StrangerResult> {
   const script = `
     const net = require('net');
@@ -266,7 +249,7 @@ function strangerBytes(port: number, bytes: Buffer, holdMs = 1500): Promise<Stra
     const done = (closed) => { process.stdout.write(JSON.stringify({ received, closed })); process.exit(0); };
     const s = net.connect({ host, port: +port });
     s.on('connect', () => s.write(Buffer.from(hex, 'hex')));
-    s.on('data', (d) => (received += d.toString('hex')));
+    s.on('data', (d) => (received += d));
     s.on('error', (e) => (received += '[' + e.code + ']'));
     s.on('close', () => done(true));
     setTimeout(() => done(false), +hold);
@@ -367,20 +350,11 @@ async function rawPeer(port: number, localAddress = '127.0.0.1'): Promise<{ sock
 
 describe('Register limits on every connection', () => {
   const logger = new CapturingLogger();
-  const apps: INestMicroservice[] = [];
   const peers: Socket[] = [];
+  let control: Awaited<ReturnType<typeof controlCluster>>;
   let port: number;
   let register: RegisterServer;
-  let gateway: GatewayServer;
-  let worker: BusinessWorkerServer;
-  let client: { client: TextClient; id: string };
-
-  async function expectControlIntact(): Promise<void> {
-    expect(register.addresses).toEqual([gateway.address]);
-    expect(worker.gatewayAddresses).toEqual([gateway.address]);
-    client.client.send('echo still here');
-    expect(await client.client.next()).toBe('still here');
-  }
+  const expectControlIntact = () => control.intact();
   async function peer(localAddress?: string) {
     const p = await rawPeer(port, localAddress);
     peers.push(p.socket);
@@ -388,23 +362,14 @@ describe('Register limits on every connection', () => {
   }
 
   beforeAll(async () => {
-    port = await freePort('0.0.0.0');
-    const common: GatewayWorkerModuleOptions = { registerAddress: `127.0.0.1:${port}` };
-    // Bound on every interface so that 127.0.0.2 is another address; small limits to keep the test short.
-    apps.push(await boot({ ...common, register: { listen: `0.0.0.0:${port}`, stalledLineTimeout: 1000, maxConnectionsPerIp: 8 } }, 'register', logger));
-    apps.push(await boot({ ...common, gateway: { listen: 'text://127.0.0.1:0', startPort: 0 } }, 'gateway', logger));
-    apps.push(await boot({ ...common, businessWorker: { name: 'Local' } }, 'business-worker', logger, testProviders));
-    register = apps[0]!.get(RegisterServer);
-    gateway = apps[1]!.get(GatewayServer);
-    worker = apps[2]!.get(BusinessWorkerServer);
-    await waitFor(() => gateway.workerKeys.length === 1, 'the local worker to connect');
-    client = await greeted(() => TextClient.connect(gateway.publicPorts[0]!));
+    // Small limits to keep the test short; 127.0.0.2 is another address.
+    control = await controlCluster(logger, { stalledLineTimeout: 1000, maxConnectionsPerIp: 8 });
+    ({ port, register } = control);
   }, 30_000);
 
   afterAll(async () => {
     for (const s of peers) s.destroy();
-    client?.client.close();
-    for (const app of apps.reverse()) await app.close();
+    await control?.close();
   });
 
   it('ping before authenticating closes the connection; after worker_connect it is a keepalive', async () => {
@@ -466,7 +431,7 @@ describe('Register limits on every connection', () => {
     // A peer from 127.0.0.2 is another address: it connects and gets the list.
     const other = await peer('127.0.0.2');
     other.socket.write(workerConnect('') + '\n');
-    await waitFor(() => other.received().includes(`"addresses":["${gateway.address}"]`), 'the control peer from 127.0.0.2 to get the list');
+    await waitFor(() => other.received().includes(`"addresses":["${control.gateway.address}"]`), 'the control peer from 127.0.0.2 to get the list');
     for (const p of held) p.socket.destroy();
     other.socket.destroy();
     await expectControlIntact();
@@ -477,10 +442,7 @@ describe('Register limits on every connection', () => {
 // Memory: a real Register process under 30 never-ending lines
 // ---------------------------------------------------------------------------------------------
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) / 1024;
-}
+const rssMiB = (pid: number): number => rssOf(pid) / 1048576;
 
 describe('Register memory under never-ending lines', () => {
   it('30 connections each sending an endless line: RSS stays bounded, a legit worker is still served', async () => {

@@ -6,11 +6,10 @@
  * the backlog; bounding that is the gateway's per-client budget, not the worker's job.)
  */
 import type { INestMicroservice } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { sleep, TextClient, waitFor } from './support/net.js';
-import { startNode } from './support/processes.js';
+import { rssOf, startNode } from './support/processes.js';
 import type { GatewayServer } from '../lib/index.js';
 
 const FLOODERS = 4;
@@ -19,7 +18,6 @@ const PER_FLOODER = 4000;
 const PADDING = 'p'.repeat(16 * 1024);
 const CAP = 100;
 
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 describe('a worker past maxQueuedEvents stops reading, resumes, and loses nothing', () => {
   const logger = new CapturingLogger();

@@ -15,7 +15,11 @@ import { HandlerRunner } from './handler-runner.js';
 import { SessionWriteBack } from './session-write-back.js';
 import { WorkerTransport } from './worker.transport.js';
 
-/** Events of the BusinessWorkerServer, for `server.on()`. */
+/**
+ * Events of the BusinessWorkerServer, for `server.on()`.
+ *
+ * @publicApi
+ */
 export type BusinessWorkerServerEvents = GatewayLinksEvents;
 
 /** How long a stopping worker waits for the gateways to acknowledge its drain, ms. */
@@ -43,6 +47,8 @@ const DRAIN_TIMEOUT = 8_000;
  * });
  * await app.listen();
  * ```
+ *
+ * @publicApi
  */
 @Injectable()
 export class BusinessWorkerServer extends Server<BusinessWorkerServerEvents> implements CustomTransportStrategy {

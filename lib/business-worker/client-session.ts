@@ -3,7 +3,11 @@ import { phpSerialize, phpUnserialize } from '../protocol/php-serialize.js';
 import { PhpOpaque } from '../protocol/php-value.js';
 import type { SessionTracker } from './session-tracker.js';
 
-/** A client session as handlers see it: a plain object, PHP-serialized on the wire. */
+/**
+ * A client session as handlers see it: a plain object, PHP-serialized on the wire.
+ *
+ * @publicApi
+ */
 export type GatewaySession = Record<string, any>;
 
 /**

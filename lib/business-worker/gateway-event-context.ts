@@ -10,7 +10,11 @@ import { WebSocketConnectRequest } from './websocket-connect.request.js';
 
 export type { GatewaySession } from './client-session.js';
 
-/** The client events a BusinessWorker dispatches to handlers. */
+/**
+ * The client events a BusinessWorker dispatches to handlers.
+ *
+ * @publicApi
+ */
 export type GatewayEventName = 'connect' | 'message' | 'close' | 'websocketConnect' | 'disconnect' | 'resume';
 
 /**
@@ -39,6 +43,8 @@ const EVENT_OF: Record<number, GatewayEventName> = {
  * it, the message, and its session. PHP keeps these in `Context` statics and `$_SERVER`; here they
  * travel with the call (and through AsyncLocalStorage for GatewayService), so concurrent events of
  * different clients never see each other's state.
+ *
+ * @publicApi
  */
 export class GatewayEventContext {
   /** The event: `'connect'`, `'message'`, `'close'` or `'websocketConnect'`. */

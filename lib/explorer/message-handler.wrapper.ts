@@ -14,7 +14,9 @@ export type ReplySender = (clientId: string, value: unknown) => Promise<unknown>
  * - it skips messages a `@SubscribeMessage` handler took (`{"event": …}` naming one);
  * - what it returns (or its promise or Observable resolves to) is sent to the client whose message
  *   it is — strings as they are, Buffers as bytes, other values as JSON — unless it is
- *   `undefined` or `null`; the event ends once the reply is handed to the gateway;
+ *   `undefined`, `null` or a boolean (what GatewayService's sends resolve to, so that
+ *   `return this.gateway.sendToAll(…)` sends nothing more); the event ends once the reply is
+ *   handed to the gateway;
  * - its guard denial or exception is logged here (with a `ValidationPipe`'s constraint messages)
  *   and never reaches the worker's runner, so the message's other handlers — of this class or
  *   another — still run. An exception that no filter handles is only logged: the client of a
@@ -26,7 +28,7 @@ export function wrapMessageHandler(name: string, call: HandlerCall, reply: Reply
     else logger.error(messageHandlerFailed(name, ctx.clientId, err));
   };
   const send = (ctx: GatewayEventContext, value: unknown): Promise<void> | undefined => {
-    if (value === undefined || value === null) return undefined;
+    if (value === undefined || value === null || typeof value === 'boolean') return undefined;
     return reply(ctx.clientId, value).then(
       () => undefined,
       (err: unknown) => logger.error(replyFailed(name, ctx.clientId, err)),

@@ -245,7 +245,8 @@ export class EventForwarder {
         return;
       }
       if (worker !== null && this.hasBudget(client, worker, body.length)) return void this.forward(worker, client, cmd, body, flag);
-      if (worker === null) this.noWorker(client);
+      // A close needs no worker to be logged about (the client is gone either way).
+      if (worker === null && cmd !== GatewayCommand.ON_CLOSE) this.noWorker(client);
       client.backlog = [];
       client.waitingSince = Date.now();
       this.waiting.add(client);

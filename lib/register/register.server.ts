@@ -147,7 +147,10 @@ export class RegisterServer extends Server<RegisterServerEvents> implements Cust
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    // Each peer's close is seen through (a gateway leaving is logged) before close() resolves.
+    const closed = [...this.peers].map((p) => new Promise<void>((resolve) => (p.socket.destroyed && p.socket.closed ? resolve() : p.socket.once('close', () => resolve()))));
     for (const p of this.peers) p.socket.destroy();
+    await Promise.all(closed);
     this.peers.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = null;

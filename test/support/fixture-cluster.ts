@@ -8,6 +8,17 @@ import { repoPath } from './processes.js';
 
 const run = promisify(execFile);
 
+/** Runs the `gateway-worker` CLI of this build in `dir` with `env`; resolves with its exit code and output. */
+export async function runCli(dir: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [repoPath('dist/lib/cli/gateway-worker.cli.js'), ...args], { cwd: dir, env, timeout: 60_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
+  }
+}
+
 /** A directory with a gateway-worker.config.json running the test fixture app (dist/test/fixtures/cluster-app). */
 export async function fixtureCluster(counts: { gateways: number; workers: number }, extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
@@ -39,14 +50,6 @@ export async function fixtureCluster(counts: { gateways: number; workers: number
     ...extraEnv,
   };
   /** Runs the CLI in that directory; resolves with its exit code and output. */
-  const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [repoPath('dist/lib/cli/gateway-worker.cli.js'), ...args], { cwd: dir, env, timeout: 60_000 });
-      return { code: 0, out: stdout + stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
-    }
-  };
+  const cli = (...args: string[]) => runCli(dir, env, ...args);
   return { dir, versionFile, textPort: Number(env.FIXTURE_TEXT_PORT), register, env, cli };
 }

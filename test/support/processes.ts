@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Absolute path of a file in the repository. */
@@ -49,4 +50,10 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Resident memory of a process (bytes), from /proc: what the kernel holds for it, not a heap estimate. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
 }
