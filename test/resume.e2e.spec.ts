@@ -7,6 +7,7 @@ import {
   GatewayClientSocket,
   GatewayEvents,
   GatewayService,
+  GatewayWorkerMetrics,
   OnClose,
   OnConnect,
   OnDisconnect,
@@ -170,6 +171,13 @@ describe('resumable clients (one gateway)', () => {
     expect(gw.resumeStats).toMatchObject({ waiting: 0, parked: 1, resumes: 1 });
     // Acks free what the client received.
     await waitFor(() => gw.resumeStats.bytes === 0, 'the buffer to be acknowledged', 5000);
+    // Status and metrics show it.
+    expect(gw.stats().resume).toMatchObject({ waiting: 0, bytes: 0, parked: 1, resumes: 1 });
+    const metrics = await cluster.gateways[0]!.get(GatewayWorkerMetrics).metrics();
+    expect(metrics).toContain('gateway_worker_resume_waiting_clients 0');
+    expect(metrics).toContain('gateway_worker_resume_buffered_bytes 0');
+    expect(metrics).toContain('gateway_worker_resume_total{kind="resumes"} 1');
+    expect(metrics).toContain('gateway_worker_resume_total{kind="parked"} 1');
   }, 30_000);
 
   it('past the window: @OnClose once, buffers freed, and a later resume starts over', async () => {
