@@ -165,6 +165,16 @@ export const resumeExpired = (clientId: string, window: number) =>
   `Gateway: client ${clientId} did not come back within the resume window (${window} ms); closed for good (@OnClose runs).`;
 export const resumeRefused = (clientId: string, reason: string) =>
   `Gateway: a client could not resume ${clientId}: ${reason}; it starts over with a new client_id.`;
+// Why a resume is not granted (the client is told in its welcome's `reason`, and starts over).
+export const resumeNotKept = () => 'it is not kept here (closed for good, its window passed, or it never was resumable)';
+export const resumeTokenMismatch = () => 'the resume token does not match';
+export const resumeCountMismatch = (received: number, sent: number, acked: number) =>
+  `the client says it received ${received} messages; the gateway sent ${sent} and holds those after ${acked}`;
+export const handoverNoAnswer = (gateway: string, why: string) => `gateway ${gateway} did not answer (${why}): it is gone or unreachable`;
+export const handoverConnectionClosed = () => 'the new connection closed during the hand-over';
+export const handoverRefusedHere = () => 'this gateway refused the connection';
+export const handoverFailed = (gateway: string, why: string) => `the hand-over from gateway ${gateway} failed: ${why}`;
+export const sdkNoWebSocket = () => 'No WebSocket implementation: pass { WebSocket } (in Node 20: import { WebSocket } from "ws").';
 export const sdkRequestTimedOut = (event: string, ms: number) =>
   `No reply to request "${event}" within ${ms} ms. Is a @SubscribeMessage('${event}') handler serving it, and does it return a value? Raise { timeout } for slow handlers.`;
 export const sdkDisconnected = (event: string) =>

@@ -53,7 +53,7 @@ export class ClientConnection {
   /** The websocket, for websocket clients (control frames, close handshake). */
   ws: WebSocket | null = null;
 
-  // Resumable clients (resume-room.ts, docs/protocol.md "Resumable clients"):
+  // Resumable clients (resume-room.ts, docs/protocol.md §8.4):
   /** The client opted in to the resume envelope (control frames, escaped NUL-leading messages). */
   envelope = false;
   /** Its unacknowledged messages and resume token, while it can resume; null otherwise. */

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { clientMessageRejected, tooManyConnections } from '../gateway-worker.messages.js';
+import { clientMessageRejected, resumeCountMismatch, resumeNotKept, resumeTokenMismatch, tooManyConnections } from '../gateway-worker.messages.js';
 import type { ClientProtocolName } from '../protocol/client-protocol.js';
 import type { LogThrottle } from '../utils/log-throttle.js';
 import { ClientConnection, type ClientSendLimit } from './client-connection.js';
@@ -109,9 +109,9 @@ export class ClientLifecycle {
   /** The kept (or still connected) client a resume request names, or why it cannot be resumed. */
   resumable(ask: ResumeRequest): ClientConnection | string {
     const client = this.tables.clients.get(decodeClientId(ask.clientId).connectionId);
-    if (!client || client.closed || client.resume === null) return 'it is not kept here (closed for good, its window passed, or it never was resumable)';
-    if (!ResumeRoom.tokenMatches(client, ask.token)) return 'the resume token does not match';
-    if (client.resume.after(ask.received) === null) return `the client says it received ${ask.received} messages; the gateway sent ${client.resume.sent} and holds those after ${client.resume.acked}`;
+    if (!client || client.closed || client.resume === null) return resumeNotKept();
+    if (!ResumeRoom.tokenMatches(client, ask.token)) return resumeTokenMismatch();
+    if (client.resume.after(ask.received) === null) return resumeCountMismatch(ask.received, client.resume.sent, client.resume.acked);
     return client;
   }
 

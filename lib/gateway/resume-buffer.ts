@@ -1,7 +1,8 @@
 /**
  * The messages a gateway sent to one resumable client that the client has not acknowledged, in
- * order, already framed — shared with the other receivers of a broadcast, not copied — (docs/protocol.md, "Resumable clients"). Message n is the n-th application
- * message sent to the client; `sent` is the last number given, `acked` the client's last ack.
+ * order, already framed — shared with the other receivers of a broadcast, not copied
+ * (docs/protocol.md §8.4). Message n is the n-th application message sent to the client; `sent`
+ * is the last number given, `acked` the client's last ack.
  */
 export class ResumeBuffer {
   /** Application messages sent to the client so far (across its connections). */

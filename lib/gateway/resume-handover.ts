@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { GatewayQueryLink } from '../client/gateway-query.link.js';
+import { handoverConnectionClosed, handoverFailed, handoverNoAnswer, handoverRefusedHere } from '../gateway-worker.messages.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { ExtensionCommand, type HandoverReply } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR } from '../protocol/gateway-command.js';
@@ -29,7 +30,7 @@ interface HandoverAsk {
 }
 
 /**
- * Resuming on another gateway (docs/protocol.md, "Resumable clients"): a client's new connection
+ * Resuming on another gateway (docs/protocol.md §8.4): a client's new connection
  * landed here, but its client_id names another TypeScript gateway of the cluster. This gateway
  * asks that one, on an authorized internal connection, in two steps:
  *
@@ -73,11 +74,11 @@ export class ResumeHandover {
     };
     let standIn: ClientConnection | null = null;
     try {
-      const peek = await step('peek').catch((err: Error) => ({ ok: false as const, reason: `gateway ${address} did not answer (${err.message}): it is gone or unreachable` }));
+      const peek = await step('peek').catch((err: Error) => ({ ok: false as const, reason: handoverNoAnswer(address, err.message) }));
       if (!peek.ok) return peek.reason;
-      if (socket.destroyed) return 'the new connection closed during the hand-over';
+      if (socket.destroyed) return handoverConnectionClosed();
       standIn = this.lifecycle.standIn(socket, clientIp, clientPort, peek.uid, peek.groups);
-      if (!standIn) return 'this gateway refused the connection';
+      if (!standIn) return handoverRefusedHere();
       const took = await step('take');
       if (!took.ok) {
         this.lifecycle.dropStandIn(standIn);
@@ -87,7 +88,7 @@ export class ResumeHandover {
       return standIn;
     } catch (err) {
       if (standIn) this.lifecycle.dropStandIn(standIn);
-      return `the hand-over from gateway ${address} failed: ${(err as Error).message}`;
+      return handoverFailed(address, (err as Error).message);
     } finally {
       link.close();
     }

@@ -17,7 +17,7 @@ export interface ResumeRoomOptions {
 }
 
 /**
- * The resumable clients of a gateway process (docs/protocol.md, "Resumable clients"): their
+ * The resumable clients of a gateway process (docs/protocol.md §8.4): their
  * tokens and unacknowledged messages, bounded per client and in total, and the clients whose
  * connection broke and who wait, within the window, for the client to come back. Past the window
  * or a bound a waiting client is closed for good — `end` — which sends ON_CLOSE.

@@ -1,6 +1,6 @@
 /**
  * The resume envelope: how an opted-in websocket client and a TypeScript gateway keep a client
- * alive across a broken connection (docs/protocol.md, "Resumable clients"). Pure functions and
+ * alive across a broken connection (docs/protocol.md §8.4). Pure functions and
  * constants, no Node import: the browser SDK (`nestjs-gateway-worker/client`) loads this file too.
  *
  * - **Opt-in**: the client offers the websocket subprotocol {@link RESUME_SUBPROTOCOL} first; the

@@ -4,6 +4,7 @@
 import { ClientDisconnectedError } from '../errors/client-disconnected.error.js';
 import { RequestFailedError } from '../errors/request-failed.error.js';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
+import { sdkNoWebSocket } from '../gateway-worker.messages.js';
 import {
   CONTROL_ACK,
   CONTROL_ACK_WITH_MESSAGE,
@@ -168,7 +169,7 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
 
   constructor(options: GatewaySocketClientOptions) {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) throw new TypeError('No WebSocket implementation: pass { WebSocket } (in Node 20: import { WebSocket } from "ws").');
+    if (!WS) throw new TypeError(sdkNoWebSocket());
     const r = options.reconnect ?? {};
     this.o = {
       url: options.url,
