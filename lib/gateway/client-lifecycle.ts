@@ -46,17 +46,15 @@ export class ClientLifecycle {
 
   /** A client for an accepted socket (not yet in the tables), or null when it must be refused. */
   accept(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection | null {
-    if (this.closing) return null;
-    if (!this.admission.admit(socket)) {
-      this.counters.limits.clientConnectionsPerIp++;
-      const ip = socket.remoteAddress ?? '';
-      this.limiter.warn(this.logger, `per-ip:${ip}`, tooManyConnections(ip, this.maxConnectionsPerIp));
-      return null;
-    }
-    return this.connection(socket, protocol, clientIp, clientPort);
+    if (!this.admit(socket)) return null;
+    socket.setNoDelay(true);
+    return new ClientConnection(this.tables.allocateId(), socket, protocol, clientIp, clientPort, socket.localPort ?? 0, this.sendLimit);
   }
 
-  /** Counts a resuming client's new socket in (per-address cap); false when it must be refused. */
+  /**
+   * Counts a socket in (the per-address cap), or returns false when it must be refused: a new
+   * client's, or the new connection of a client resuming here.
+   */
   admit(socket: Socket): boolean {
     if (this.closing) return false;
     if (this.admission.admit(socket)) return true;
@@ -64,11 +62,6 @@ export class ClientLifecycle {
     const ip = socket.remoteAddress ?? '';
     this.limiter.warn(this.logger, `per-ip:${ip}`, tooManyConnections(ip, this.maxConnectionsPerIp));
     return false;
-  }
-
-  private connection(socket: Socket, protocol: ClientProtocolName, clientIp: number, clientPort: number): ClientConnection {
-    socket.setNoDelay(true);
-    return new ClientConnection(this.tables.allocateId(), socket, protocol, clientIp, clientPort, socket.localPort ?? 0, this.sendLimit);
   }
 
   /** The worker this client is bound to (binding it now), for how its websocket handshake goes. */
@@ -109,7 +102,8 @@ export class ClientLifecycle {
   /** The kept (or still connected) client a resume request names, or why it cannot be resumed. */
   resumable(ask: ResumeRequest): ClientConnection | string {
     const client = this.tables.clients.get(decodeClientId(ask.clientId).connectionId);
-    if (!client || client.closed || client.resume === null) return resumeNotKept();
+    // Only an announced client can be resumed: not a handshake still held, not a hand-over's stand-in.
+    if (!client || client.closed || !client.announced || client.resume === null) return resumeNotKept();
     if (!ResumeRoom.tokenMatches(client, ask.token)) return resumeTokenMismatch();
     if (client.resume.after(ask.received) === null) return resumeCountMismatch(ask.received, client.resume.sent, client.resume.acked);
     return client;
