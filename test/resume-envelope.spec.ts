@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ResumeBuffer } from '../lib/gateway/resume-buffer.js';
+import { mergeHandedOver } from '../lib/gateway/resume-handover.js';
 import { escapeFrame, welcomeFrame } from '../lib/gateway/resume-frames.js';
 import { OutgoingMessage } from '../lib/gateway/outgoing-message.js';
 import { readResumeOffer, RESUME_SUBPROTOCOL, resumeOffer } from '../lib/protocol/resume-envelope.js';
@@ -47,5 +48,17 @@ describe('the resume envelope', () => {
     expect(held).toBe(Array.from({ length: 50 }, (_, k) => String(151 + k).length).reduce((x, y) => x + y, 0));
     expect(b.clear()).toBe(held);
     expect(b.bytes).toBe(0);
+  });
+
+  it('merges a hand-over: the old gateway\'s messages, then what only the new one recorded, each message once', () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const merged = (theirs: string[], recorded: string[]) => mergeHandedOver(theirs.map(b64), recorded.map((t) => Buffer.from(t))).map(String);
+    // Both gateways got 3 and 4 (a uid's messages go to every gateway); 5 and 6 came after the take.
+    expect(merged(['1', '2', '3', '4'], ['3', '4', '5', '6'])).toEqual(['1', '2', '3', '4', '5', '6']);
+    // Nothing recorded in between, or nothing left at the old gateway.
+    expect(merged(['1', '2'], [])).toEqual(['1', '2']);
+    expect(merged([], ['7'])).toEqual(['7']);
+    // Each of the old gateway's messages cancels one recorded copy only.
+    expect(merged(['x'], ['x', 'x'])).toEqual(['x', 'x']);
   });
 });

@@ -97,19 +97,9 @@ export class ResumeHandover {
   /** The stand-in becomes the client: the old gateway's state, its messages, then the ones recorded here that it did not have. */
   private install(client: ClientConnection, received: number, took: Extract<HandoverReply, { ok: true }>): void {
     const recorded = client.resume!;
-    const theirs = took.frames.map((f) => Buffer.from(f, 'base64'));
-    const seen = new Map<string, number>();
-    for (const f of took.frames) seen.set(f, (seen.get(f) ?? 0) + 1);
     const buffer = new ResumeBuffer(recorded.token);
     buffer.sent = buffer.acked = received;
-    for (const f of theirs) buffer.push(f, f.length);
-    for (const f of recorded.after(0) ?? []) {
-      const frame = Buffer.isBuffer(f) ? f : Buffer.concat(f as Buffer[]);
-      const key = frame.toString('base64');
-      const n = seen.get(key) ?? 0;
-      if (n > 0) seen.set(key, n - 1);
-      else buffer.push(frame, frame.length);
-    }
+    for (const f of mergeHandedOver(took.frames, recorded.after(0) ?? [])) buffer.push(f, f.length);
     this.lifecycle.installHandedOver(client, buffer, Buffer.from(took.session, 'base64'), took.uid, took.groups);
   }
 
@@ -137,6 +127,26 @@ export class ResumeHandover {
     }
     this.reply(conn, phpSerialize(JSON.stringify(reply)));
   }
+}
+
+/**
+ * The messages of a handed-over client, in order: the old gateway's (`theirs`, base64), then those
+ * the stand-in recorded here that the old gateway did not have. Workers send a uid's or group's
+ * messages to every gateway, so a message both had is delivered once — recognised by its bytes,
+ * each of the old gateway's frames cancelling at most one recorded frame.
+ */
+export function mergeHandedOver(theirs: readonly string[], recorded: readonly (Buffer | readonly Buffer[])[]): Buffer[] {
+  const out: Buffer[] = theirs.map((f) => Buffer.from(f, 'base64'));
+  const seen = new Map<string, number>();
+  for (const f of theirs) seen.set(f, (seen.get(f) ?? 0) + 1);
+  for (const f of recorded) {
+    const frame = Buffer.isBuffer(f) ? f : Buffer.concat(f as Buffer[]);
+    const key = frame.toString('base64');
+    const n = seen.get(key) ?? 0;
+    if (n > 0) seen.set(key, n - 1);
+    else out.push(frame);
+  }
+  return out;
 }
 
 function decodeId(clientId: string): { connectionId: number } {
