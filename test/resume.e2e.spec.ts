@@ -8,6 +8,7 @@ import {
   GatewayEvents,
   GatewayService,
   GatewayWorkerMetrics,
+  formatClusterStatus,
   OnClose,
   OnConnect,
   OnDisconnect,
@@ -173,6 +174,7 @@ describe('resumable clients (one gateway)', () => {
     await waitFor(() => gw.resumeStats.bytes === 0, 'the buffer to be acknowledged', 5000);
     // Status and metrics show it.
     expect(gw.stats().resume).toMatchObject({ waiting: 0, bytes: 0, parked: 1, resumes: 1 });
+    expect(formatClusterStatus({ gateways: [gw.stats()], workers: [], unreachable: [] })).toContain('; resumable: 0 waiting, 0.0M held, 1 resume(s), 0 hand-over(s), 0 expired');
     const metrics = await cluster.gateways[0]!.get(GatewayWorkerMetrics).metrics();
     expect(metrics).toContain('gateway_worker_resume_waiting_clients 0');
     expect(metrics).toContain('gateway_worker_resume_buffered_bytes 0');

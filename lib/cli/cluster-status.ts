@@ -128,6 +128,13 @@ export async function fetchClusterStatus(options: ClusterStatusOptions): Promise
 
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)}M`;
 
+/** The gateways' resumable clients, when any gateway has had one (`gateway.resumeWindow`). */
+function resumeSummary(gateways: ProcessStats[]): string {
+  const sum = (k: 'waiting' | 'bytes' | 'parked' | 'resumes' | 'handovers' | 'expiries') => gateways.reduce((n, g) => n + (g.resume?.[k] ?? 0), 0);
+  if (sum('parked') + sum('waiting') + sum('bytes') === 0) return '';
+  return `; resumable: ${sum('waiting')} waiting, ${mb(sum('bytes'))} held, ${sum('resumes')} resume(s), ${sum('handovers')} hand-over(s), ${sum('expiries')} expired`;
+}
+
 /**
  * PHP-style status table with a summary line.
  *
@@ -157,6 +164,7 @@ export function formatClusterStatus(status: ClusterStatus): string {
   const summary =
     `${status.gateways.length} gateway(s), ${status.workers.length} worker(s)${php ? ` (${php} PHP)` : ''} on ${new Set(all.map((p) => p.host)).size} host(s); ` +
     `${clients} client connection(s); ${all.reduce((n, p) => n + p.qps, 0)} req/s; memory ${mb(all.reduce((n, p) => n + p.memory, 0))}` +
+    resumeSummary(status.gateways) +
     (status.unreachable.length ? `; UNREACHABLE: ${status.unreachable.join(', ')}` : '');
   return [line(head), ...rows.map(line), '-'.repeat(Math.min(120, widths.reduce((a, b) => a + b, 0))), summary].join('\n');
 }
