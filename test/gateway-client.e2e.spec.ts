@@ -88,7 +88,7 @@ describe('GatewayService outside a BusinessWorker (the GatewayClient)', () => {
   afterAll(async () => {
     for (const { client } of clients) client.close();
     for (const app of apps) await app.moduleRef.close();
-    for (const app of [...cluster.workers, ...cluster.gateways, register]) await app.close();
+    for (const app of [...cluster.workers, ...cluster.gatewayApps, register]) await app.close();
     process.off('unhandledRejection', onUnhandled);
     expect(unhandled).toEqual([]);
   }, 30_000);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWs, startEdgeCluster, type EdgeCluster } from './support/edge.js';
+import { connectWs } from './support/edge.js';
+import { startCluster, type TestCluster } from './support/cluster.js';
 import { sleep, TextClient, waitFor, WsClient } from './support/net.js';
 import { testProviders } from './support/test-events.js';
 
@@ -19,10 +20,10 @@ async function closedAfter(client: TextClient | WsClient, start: number, ms = 50
 }
 
 describe('heartbeat: pingInterval, pingNotResponseLimit, pingData', () => {
-  let cluster: EdgeCluster;
+  let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startEdgeCluster({
+    cluster = await startCluster({
       gateways: [
         // 0: closes silent clients, pings every other tick.
         { listen: ['text://127.0.0.1:0', 'websocket://127.0.0.1:0'], pingInterval: I, pingNotResponseLimit: L, pingData: 'ping' },

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientId, Ctx, GatewayEventContext, GatewayEvents, GatewayService, OnConnect, OnMessage, Payload } from '../lib/index.js';
 import { repoPath } from './support/processes.js';
-import { connectWs, generateCertificate, startEdgeCluster, type EdgeCluster, type TestCertificate } from './support/edge.js';
+import { connectWs, generateCertificate, type TestCertificate } from './support/edge.js';
+import { startCluster, type TestCluster } from './support/cluster.js';
 import { startNginx, type TestNginx } from './support/nginx.js';
 import { freePort, greeted, WsClient } from './support/net.js';
 
@@ -27,12 +28,12 @@ const about = (c: WsClient, id: string) => c.until((m) => m.startsWith(id));
 
 describe('wss:// through a real nginx (sample/nginx/wss-location.conf) to the gateway', () => {
   let cert: TestCertificate;
-  let cluster: EdgeCluster;
+  let cluster: TestCluster;
   let nginx: TestNginx;
 
   beforeAll(async () => {
     cert = generateCertificate('nginx');
-    cluster = await startEdgeCluster({
+    cluster = await startCluster({
       gateways: [{ listen: ['websocket://127.0.0.1:0'], trustedProxies: ['127.0.0.1'] }],
       providers: [AddressChat],
     });

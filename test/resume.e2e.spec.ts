@@ -120,11 +120,10 @@ describe('resumable clients (one gateway)', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      lanIps: ['127.0.0.1'],
-      listen: (ip) => [`websocket://${ip}:0`, `text://${ip}:0`],
+      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`, `text://127.0.0.1:0`], resumeWindow: 3000 }],
       workers: 1,
       providers: [ResumeEvents, RequestGateway],
-      gateway: { resumeWindow: 3000 },
+      
     });
   }, 30_000);
 
@@ -175,7 +174,7 @@ describe('resumable clients (one gateway)', () => {
     // Status and metrics show it.
     expect(gw.stats().resume).toMatchObject({ waiting: 0, bytes: 0, parked: 1, resumes: 1 });
     expect(formatClusterStatus({ gateways: [gw.stats()], workers: [], unreachable: [] })).toContain('; resumable: 0 waiting, 0.0M held, 1 resume(s), 0 hand-over(s), 0 expired');
-    const metrics = await cluster.gateways[0]!.get(GatewayWorkerMetrics).metrics();
+    const metrics = await cluster.gatewayApps[0]!.get(GatewayWorkerMetrics).metrics();
     expect(metrics).toContain('gateway_worker_resume_waiting_clients 0');
     expect(metrics).toContain('gateway_worker_resume_buffered_bytes 0');
     expect(metrics).toContain('gateway_worker_resume_total{kind="resumes"} 1');
@@ -277,12 +276,11 @@ describe('resumable clients (hand-over between two gateways)', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      lanIps: ['127.0.0.1', '127.0.0.2'],
-      listen: (ip) => [`websocket://${ip}:0`],
+      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 5000 }, { lanIp: '127.0.0.2', listen: [`websocket://127.0.0.2:0`], resumeWindow: 5000 }],
       workers: 1,
       secretKey: 'resume-secret',
       providers: [ResumeEvents],
-      gateway: { resumeWindow: 5000 },
+      
     });
   }, 30_000);
 
@@ -353,11 +351,10 @@ describe('resumable clients and the heartbeat', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      lanIps: ['127.0.0.1'],
-      listen: (ip) => [`websocket://${ip}:0`],
+      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 3000, pingInterval: 0.3, pingNotResponseLimit: 1 }],
       workers: 1,
       providers: [ResumeEvents],
-      gateway: { resumeWindow: 3000, pingInterval: 0.3, pingNotResponseLimit: 1 },
+      
     });
   }, 30_000);
 
@@ -408,7 +405,7 @@ describe('resumable clients behind @OnWebSocketConnect', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({ lanIps: ['127.0.0.1'], listen: (ip) => [`websocket://${ip}:0`], workers: 1, providers: [HandshakeEvents], gateway: { resumeWindow: 3000 } });
+    cluster = await startCluster({ gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 3000 }], workers: 1, providers: [HandshakeEvents] });
   }, 30_000);
 
   afterAll(async () => {
@@ -445,11 +442,10 @@ describe('resumable clients: bounded buffers', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      lanIps: ['127.0.0.1'],
-      listen: (ip) => [`websocket://${ip}:0`],
+      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 10_000, resumeBufferSize: 4000, resumeTotalBufferSize: 1_000_000 }],
       workers: 1,
       providers: [ResumeEvents],
-      gateway: { resumeWindow: 10_000, resumeBufferSize: 4000, resumeTotalBufferSize: 1_000_000 },
+      
     });
   }, 30_000);
 

@@ -4,15 +4,8 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayServer, GatewayWorkerOptionsError, TlsCertificateError } from '../lib/index.js';
 import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
-import { boot, CapturingLogger } from './support/cluster.js';
-import {
-  connectTlsText,
-  connectWs,
-  generateCertificate,
-  startEdgeCluster,
-  type EdgeCluster,
-  type TestCertificate,
-} from './support/edge.js';
+import { CapturingLogger, boot, startCluster, type TestCluster } from './support/cluster.js';
+import { connectTlsText, connectWs, generateCertificate, type TestCertificate } from './support/edge.js';
 import { freePort, greeted, sleep, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';
 
@@ -29,12 +22,12 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 describe('TLS in the gateway (wss:// and text over TLS)', () => {
   let cert: TestCertificate;
   let other: TestCertificate;
-  let cluster: EdgeCluster;
+  let cluster: TestCluster;
 
   beforeAll(async () => {
     cert = generateCertificate();
     other = generateCertificate('other');
-    cluster = await startEdgeCluster({
+    cluster = await startCluster({
       gateways: [
         {
           listen: ['wss://127.0.0.1:0', 'text+tls://127.0.0.1:0', 'websocket://127.0.0.1:0'],

@@ -31,8 +31,8 @@ import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-com
 import { GatewayPacketReader } from '../lib/protocol/gateway-packet.reader.js';
 import { gatewayConnectLine } from '../lib/protocol/register-message.js';
 import { webSocketConnectBody } from '../lib/gateway/websocket-connect.payload.js';
-import { boot, CapturingLogger } from './support/cluster.js';
-import { connectWs, refusedUpgrade, startEdgeCluster, type EdgeCluster } from './support/edge.js';
+import { CapturingLogger, boot, startCluster, type TestCluster } from './support/cluster.js';
+import { connectWs, refusedUpgrade } from './support/edge.js';
 import { freePort, sleep, waitFor } from './support/net.js';
 
 /** What the handlers saw, in order. */
@@ -114,11 +114,11 @@ function packetPeer(socket: Socket): { packets: GatewayPacket[]; raw: Buffer[] }
 }
 
 describe('@OnWebSocketConnect: connect-time authentication before the websocket is accepted', () => {
-  let cluster: EdgeCluster;
+  let cluster: TestCluster;
   const url = (path: string, i = 0) => `ws://127.0.0.1:${cluster.port(i, 0)}${path}`;
 
   beforeAll(async () => {
-    cluster = await startEdgeCluster({
+    cluster = await startCluster({
       gateways: [
         { listen: ['websocket://127.0.0.1:0'] },
         { listen: ['websocket://127.0.0.1:0'], webSocketConnectTimeout: 300 },
