@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { GatewaySocketClient, type WebSocketConstructor } from '../lib/sdk/client.js';
 import { freePort, freePortRange, greeted, TextClient, waitFor, WsClient } from './support/net.js';
 import { alive, repoPath, startNode } from './support/processes.js';
 
@@ -89,6 +91,52 @@ describe('chat sample (npm start), separate processes', () => {
     expect(await about(t.client, w.id)).toBe(`${w.id} logout`);
     t.client.close();
   });
+
+  it('keeps an SDK client across six cuts, its reconnects landing on either gateway process (hand-overs): every line once, in order', async () => {
+    const sockets: WebSocket[] = [];
+    const Ctor = function (url: string, protocols?: string | string[]) {
+      const ws = new WebSocket(url, protocols);
+      ws.on('error', () => undefined);
+      sockets.push(ws);
+      return ws;
+    } as unknown as WebSocketConstructor;
+    const client = new GatewaySocketClient({ url: `ws://127.0.0.1:${wsPort}`, WebSocket: Ctor, reconnect: { initialDelay: 50, maxDelay: 200 } });
+    const t = await greeted(() => TextClient.connect(textPort));
+    const got: number[] = [];
+    const said = new RegExp(`^${t.id} said m(\\d+)$`);
+    client.onMessage((m) => {
+      const n = said.exec(String(m));
+      if (n) got.push(Number(n[1]));
+    });
+    const ids = new Set<string>();
+    let resumed = 0;
+    client.onState((s) => {
+      if (s.state === 'open' && s.clientId) ids.add(s.clientId);
+      if (s.resumed) resumed++;
+    });
+    try {
+      await client.connect();
+      for (let i = 1; i <= 300; i++) {
+        t.client.send(`m${i}`);
+        if (i % 50 === 0) {
+          const before = resumed;
+          (sockets.at(-1) as unknown as { _socket: { resetAndDestroy(): void } })._socket.resetAndDestroy();
+          await waitFor(() => resumed > before, 'the resume', 10_000);
+        }
+        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await waitFor(() => got.length >= 300, 'all 300 lines', 15_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got).toEqual(Array.from({ length: 300 }, (_, k) => k + 1));
+      expect(resumed).toBe(6);
+      // Both gateway processes listen on the port: a resume landing on the other one is a hand-over
+      // (a new client_id); the OS decides, so how many varies.
+      expect(ids.size).toBeGreaterThanOrEqual(1);
+    } finally {
+      client.close();
+      t.client.close();
+    }
+  }, 60_000);
 
   it('serves the chat page that connects to the websocket port', async () => {
     // The page server is the last process `gateway-worker start` forks: give it a moment.
