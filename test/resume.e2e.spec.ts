@@ -442,7 +442,7 @@ describe('resumable clients: bounded buffers', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 10_000, resumeBufferSize: 4000, resumeTotalBufferSize: 1_000_000 }],
+      gateways: [{ lanIp: '127.0.0.1', listen: [`websocket://127.0.0.1:0`], resumeWindow: 10_000, resumeBufferSize: 4000, resumeTotalBufferSize: 6000 }],
       workers: 1,
       providers: [ResumeEvents],
       
@@ -477,6 +477,36 @@ describe('resumable clients: bounded buffers', () => {
       expect(seen.filter(([e, c]) => e === 'close' && c === id)).toHaveLength(1);
     } finally {
       client.close();
+    }
+  }, 20_000);
+
+  it('past resumeTotalBufferSize, the waiting client whose message does not fit is closed for good; the others stay', async () => {
+    seen.length = 0;
+    const cut: { client: GatewaySocketClient; id: string }[] = [];
+    const gw = cluster.gateway(0);
+    try {
+      for (let k = 0; k < 2; k++) {
+        const t = trackingWebSocket(url);
+        const client = new GatewaySocketClient({ url: url(), WebSocket: t.Ctor, reconnect: { maxAttempts: 0 } });
+        await client.connect();
+        cut.push({ client, id: client.clientId! });
+        t.cut();
+      }
+      await waitFor(() => gw.resumeStats.waiting === 2, 'both clients to be kept');
+      const before = gw.resumeStats.overflows;
+      // ~3,100 bytes each: both fit their own bound (4,000), not the total (6,000) together.
+      for (let i = 0; i < 30; i++) await cluster.service().sendToClient(cut[0]!.id, msg(i));
+      for (let i = 0; i < 30; i++) await cluster.service().sendToClient(cut[1]!.id, msg(i));
+      await waitFor(() => seen.some(([e, c]) => e === 'close' && c === cut[1]!.id), '@OnClose of the second');
+      expect(seen.some(([e, c]) => e === 'close' && c === cut[0]!.id)).toBe(false);
+      expect(gw.resumeStats.waiting).toBe(1);
+      expect(gw.resumeStats.overflows).toBe(before + 1);
+      expect(gw.resumeStats.bytes).toBeLessThanOrEqual(6000);
+    } finally {
+      for (const c of cut) c.client.close();
+      // The one still kept is closed for good (a worker's destroyClient), freeing its buffer.
+      await cluster.service().destroyClient(cut[0]!.id);
+      await waitFor(() => gw.resumeStats.waiting === 0 && gw.resumeStats.bytes === 0, 'the kept client to be gone');
     }
   }, 20_000);
 
