@@ -21,7 +21,7 @@ import {
 } from '../lib/index.js';
 import { ClientDisconnectedError, GatewaySocketClient, RequestFailedError, RequestTimeoutError, RESUME_SUBPROTOCOL, type WebSocketConstructor } from '../lib/sdk/client.js';
 import { startCluster, type TestCluster } from './support/cluster.js';
-import { sleep, TextClient, waitFor, WsClient } from './support/net.js';
+import { freePort, sleep, TextClient, waitFor, WsClient } from './support/net.js';
 
 /** What the worker saw, in order: [event, clientId, payload]. */
 const seen: [string, string, unknown][] = [];
@@ -537,4 +537,31 @@ describe('resumable clients: bounded buffers', () => {
       client.close();
     }
   }, 20_000);
+});
+
+describe('the client SDK without a gateway', () => {
+  it('retries with growing, jittered delays, and close() while connecting ends it cleanly', async () => {
+    const port = await freePort();
+    const client = new GatewaySocketClient({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: { initialDelay: 40, factor: 2, maxDelay: 200, jitter: 0.5 } });
+    const delays: number[] = [];
+    client.onState((s) => {
+      if (s.state === 'reconnecting') delays.push(s.delay!);
+    });
+    const connecting = client.connect().catch((e: unknown) => e);
+    await waitFor(() => delays.length >= 5, 'five retries', 5000);
+    // Exponential (40, 80, 160, 200, 200…) less up to half of it.
+    const bases = [40, 80, 160, 200, 200];
+    delays.slice(0, 5).forEach((d, i) => {
+      expect(d).toBeLessThanOrEqual(bases[i]!);
+      expect(d).toBeGreaterThanOrEqual(bases[i]! / 2);
+    });
+    client.close();
+    expect(await connecting).toBeInstanceOf(ClientDisconnectedError);
+    expect(client.state).toBe('closed');
+    // Closed while its websocket is still connecting: no uncaught 'error' from ws.
+    const again = client.connect().catch((e: unknown) => e);
+    client.close();
+    expect(await again).toBeInstanceOf(ClientDisconnectedError);
+    await sleep(100);
+  });
 });

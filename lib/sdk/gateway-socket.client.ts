@@ -283,7 +283,7 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
     let ws: WebSocketLike;
     try {
       ws = new this.o.WebSocket(this.o.url, protocols);
-    } catch (err) {
+    } catch {
       this.broken();
       return;
     }
@@ -303,7 +303,10 @@ export class GatewaySocketClient<In extends ClientEventMap = Record<string, any>
   }
 
   private detach(ws: WebSocketLike): void {
-    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // Still listening to errors: `ws` (Node) throws an 'error' nobody listens to, e.g. when a
+    // connection that never opened is closed.
+    ws.onerror = () => undefined;
   }
 
   private receive(ws: WebSocketLike, data: unknown): void {
