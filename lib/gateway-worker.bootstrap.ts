@@ -4,7 +4,7 @@ import type { AsyncMicroserviceOptions } from '@nestjs/microservices';
 import { BusinessWorkerServer } from './business-worker/business-worker.server.js';
 import { GatewayServer } from './gateway/gateway.server.js';
 import { RegisterServer } from './register/register.server.js';
-import { ENV_PROCESS_INDEX, READY_MESSAGE } from './cli/cli.constants.js';
+import { ENV_PROCESS_INDEX, READY_MESSAGE } from './gateway-worker.constants.js';
 
 /**
  * The tiers a process can run.

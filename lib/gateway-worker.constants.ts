@@ -46,3 +46,11 @@ export const REGISTER_MAX_LINE_SIZE = 64 * 1024;
 export const DEFAULT_REGISTER_STALLED_LINE_TIMEOUT = 30_000;
 /** Default `register.maxConnectionsPerIp`. */
 export const DEFAULT_REGISTER_MAX_CONNECTIONS_PER_IP = 256;
+
+// The contract between the process manager (`gateway-worker start`) and the tiers it runs.
+/** Environment variable giving a managed process its index among the processes of its tier. */
+export const ENV_PROCESS_INDEX = 'GATEWAY_WORKER_PROCESS_INDEX';
+/** Environment variable counting reloads: business workers of a new generation get a new worker key. */
+export const ENV_GENERATION = 'GATEWAY_WORKER_GENERATION';
+/** The IPC message a tier sends to the master once it is serving. */
+export const READY_MESSAGE = 'gateway-worker:ready';

@@ -11,7 +11,7 @@ import {
   INNER_PACKET_HEADROOM,
   MIN_INNER_PACKET_HEADROOM,
 } from './gateway-worker.constants.js';
-import { ENV_PROCESS_INDEX } from './cli/cli.constants.js';
+import { ENV_PROCESS_INDEX } from './gateway-worker.constants.js';
 import { GatewayWorkerOptionsError } from './errors/gateway-worker-options.error.js';
 import {
   lanPortOutOfRange,

@@ -6,7 +6,7 @@ import { EventForwarder, type EventForwarderOptions } from '../lib/gateway/event
 import { GatewayCounters } from '../lib/gateway/gateway-counters.js';
 import { InnerConnection } from '../lib/gateway/inner-connection.js';
 import { WorkerRouter } from '../lib/gateway/worker-router.js';
-import { RateMeter } from '../lib/metrics/rate-meter.js';
+import { RateMeter } from '../lib/utils/rate-meter.js';
 import { GatewayCommand } from '../lib/protocol/gateway-command.js';
 import { decodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { LogThrottle } from '../lib/utils/log-throttle.js';

@@ -1,6 +1,9 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { GatewayWorkerMetrics } from '../lib/index.js';
+import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';
+import { encodeGatewayPacket } from '../lib/protocol/gateway-packet.js';
 import { boot, CapturingLogger, startGatewayOnly } from './support/cluster.js';
 import { freePort, greeted, sleep, TextClient, waitFor } from './support/net.js';
 import { testProviders } from './support/test-events.js';
@@ -99,7 +102,18 @@ describe('operations: waiting for workers, metrics, diagnostics', () => {
     client.send('echo two');
     expect(await client.next()).toBe('one');
     expect(await client.next()).toBe('two');
+    // A limit that bites is counted by name: an authenticated peer sends a packet over innerMaxPackageSize.
+    const peer = connect({ port: g.gateway.lanPort, host: '127.0.0.1' });
+    peer.on('error', () => undefined);
+    const header = Buffer.alloc(28);
+    header.writeUInt32BE(0x7fffffff, 0);
+    header[4] = GatewayCommand.SEND_TO_ALL;
+    peer.write(Buffer.concat([encodeGatewayPacket({ cmd: GatewayCommand.GATEWAY_CLIENT_CONNECT, flag: FLAG_BODY_IS_SCALAR, body: Buffer.from('{"secret_key":""}') }), header]));
+    await waitFor(() => g.gateway.counters.limits.innerPacketTooLarge === 1, 'the oversized packet to be counted');
+    peer.destroy();
     const gatewayMetrics = await (await fetch(`http://127.0.0.1:${g.apps[1]!.get(GatewayWorkerMetrics).port}/metrics`)).text();
+    expect(gatewayMetrics).toContain('gateway_worker_limit_hits_total{tier="gateway",limit="innerPacketTooLarge"} 1');
+    expect(gatewayMetrics).toContain('gateway_worker_paused_clients 0');
     expect(gatewayMetrics).toContain('gateway_worker_connections{tier="gateway"} 1');
     expect(gatewayMetrics).toContain('gateway_worker_messages_in_total{tier="gateway"} 2');
     expect(gatewayMetrics).toContain('gateway_worker_messages_out_total{tier="gateway"} 3');

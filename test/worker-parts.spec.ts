@@ -16,7 +16,7 @@ import type { GatewayTransport } from '../lib/client/gateway-transport.interface
 import { PacketTooLargeError } from '../lib/errors/packet-too-large.error.js';
 import { GatewayService } from '../lib/gateway.service.js';
 import { resolveGatewayWorkerOptions } from '../lib/gateway-worker.options.js';
-import { RateMeter } from '../lib/metrics/rate-meter.js';
+import { RateMeter } from '../lib/utils/rate-meter.js';
 import { encodeClientId } from '../lib/protocol/client-id.js';
 import { ExtensionCommand, FLAG_BINARY } from '../lib/protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand } from '../lib/protocol/gateway-command.js';

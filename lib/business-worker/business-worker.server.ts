@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { ENV_GENERATION } from '../cli/cli.constants.js';
+import { ENV_GENERATION } from '../gateway-worker.constants.js';
 import { GatewayQueryPool } from '../client/gateway-query.pool.js';
 import { GatewayTransportSwitch } from '../client/gateway-transport.switch.js';
 import { GATEWAY_WORKER_OPTIONS } from '../gateway-worker.constants.js';
 import { workerStarted } from '../gateway-worker.messages.js';
 import type { ResolvedGatewayWorkerOptions } from '../interfaces/resolved-options.interface.js';
-import { RateMeter } from '../metrics/rate-meter.js';
+import { RateMeter } from '../utils/rate-meter.js';
 import { WorkerFeature } from '../protocol/extension-command.js';
 import type { ProcessStats } from '../protocol/process-stats.js';
 import { GatewayHandlerRegistry } from './gateway-handler.registry.js';

@@ -9,7 +9,7 @@ import { GatewayEventContext } from './gateway-event-context.js';
 import { gatewayEventStorage } from './gateway-event.storage.js';
 import type { GatewayHandlerRegistry, GatewayEventHandler } from './gateway-handler.registry.js';
 import type { GatewayListenerInfo } from '../protocol/extension-command.js';
-import type { RateMeter } from '../metrics/rate-meter.js';
+import type { RateMeter } from '../utils/rate-meter.js';
 import { SerialQueues } from './serial-queues.js';
 import type { SessionWriteBack } from './session-write-back.js';
 

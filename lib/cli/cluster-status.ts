@@ -7,7 +7,7 @@ import { encodeGatewayPacket } from '../protocol/gateway-packet.js';
 import { LineReader } from '../protocol/line.reader.js';
 import { phpUnserialize } from '../protocol/php-serialize.js';
 import { parseRegisterMessage, readAddresses, workerConnectLine } from '../protocol/register-message.js';
-import { phpGatewayStats } from '../metrics/php-peer.stats.js';
+import { phpGatewayStats } from '../protocol/php-peer.stats.js';
 import type { ProcessStats } from '../protocol/process-stats.js';
 import { splitAddress } from '../utils/ip.util.js';
 

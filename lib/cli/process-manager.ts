@@ -3,7 +3,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { GatewayWorkerTier } from '../gateway-worker.bootstrap.js';
 import { tierNotReady } from '../gateway-worker.messages.js';
 import type { ResolvedCliConfig } from './cli.config.js';
-import { ENV_GENERATION, ENV_PROCESS_INDEX, READY_MESSAGE } from './cli.constants.js';
+import { ENV_GENERATION, ENV_PROCESS_INDEX, READY_MESSAGE } from '../gateway-worker.constants.js';
 
 
 /** One managed process, as `status` shows it. */

@@ -3,7 +3,7 @@ import { eventsLost, eventTooLarge, flowControlPaused, noWorkerConnected, worker
 import { ExtensionCommand } from '../protocol/extension-command.js';
 import { FLAG_BODY_IS_SCALAR, GatewayCommand, HEAD_LEN } from '../protocol/gateway-command.js';
 import { encodeGatewayPacket, writeHeader } from '../protocol/gateway-packet.js';
-import type { RateMeter } from '../metrics/rate-meter.js';
+import type { RateMeter } from '../utils/rate-meter.js';
 import type { LogThrottle } from '../utils/log-throttle.js';
 import type { ClientConnection, HeldEvent } from './client-connection.js';
 import type { GatewayCounters } from './gateway-counters.js';

@@ -128,6 +128,46 @@ export class GatewayWorkerMetrics implements OnApplicationBootstrap, OnModuleDes
         }
       },
     });
+    // Every limit that bites, by name: drops per reason, flow-control pauses, hung workers, refused peers.
+    const limitsSeen = new Map<string, number>();
+    new Counter({
+      name: 'gateway_worker_limit_hits_total',
+      help: 'Times a limit bit, by tier and limit (e.g. slowClientDrop, flowControlPause, workerHung, protectedMode, refusedPeers)',
+      labelNames: ['tier', 'limit'],
+      registers: [r],
+      collect() {
+        const hits: [string, string, number][] = [];
+        if (gateway.isListening) for (const [limit, n] of Object.entries(gateway.counters.limits)) hits.push(['gateway', limit, n]);
+        if (worker.isRunning) hits.push(['business-worker', 'maxQueuedEvents', worker.counters.readPauses], ['business-worker', 'eventTimeout', worker.counters.eventTimeouts]);
+        if (register.port > 0) {
+          const c = register.counters;
+          hits.push(['register', 'protectedMode', c.refusedPeers]);
+          for (const [limit, n] of Object.entries(c.closedForLimit)) hits.push(['register', limit, n]);
+        }
+        for (const [tier, limit, n] of hits) {
+          const key = `${tier}/${limit}`;
+          const delta = n - (limitsSeen.get(key) ?? 0);
+          if (delta > 0) this.inc({ tier, limit }, delta);
+          limitsSeen.set(key, n);
+        }
+      },
+    });
+    new Gauge({
+      name: 'gateway_worker_paused_clients',
+      help: 'Clients whose socket is not being read (flow control, or their events waiting for a worker)',
+      registers: [r],
+      collect() {
+        if (gateway.isListening) this.set(gateway.pausedClients);
+      },
+    });
+    new Gauge({
+      name: 'gateway_worker_queued_events',
+      help: 'Events a business worker has received and not yet handled',
+      registers: [r],
+      collect() {
+        if (worker.isRunning) this.set(worker.queuedEvents);
+      },
+    });
     this.eventDuration = new Histogram({
       name: 'gateway_worker_event_duration_seconds',
       help: 'Time from an event reaching its handler to the handler settling',

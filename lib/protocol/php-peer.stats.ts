@@ -1,4 +1,4 @@
-import type { ProcessStats } from '../protocol/process-stats.js';
+import type { ProcessStats } from './process-stats.js';
 
 /** What is known of a PHP peer: where it is and what it is, nothing it would have to report. */
 const unknownFigures = { pid: 0, memory: 0, sendFailures: 0, totalRequests: 0, qps: 0, startedAt: 0 } as const;
