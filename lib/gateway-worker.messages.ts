@@ -285,3 +285,5 @@ export const workerRefusedByGateway = (worker: string, gateway: string) =>
   wrongSecretKey(`BusinessWorker ${worker}`, `gateway ${gateway}`, 'our worker connection') + ' (the gateway closed it before sending anything; retrying every second)';
 export const unreadableGatewayInfo = (worker: string, gateway: string) =>
   `BusinessWorker ${worker}: unreadable GATEWAY_INFO from gateway ${gateway}; its clients' protocols stay unknown (ctx.protocol is undefined). Run the same version on gateways and workers.`;
+export const handoverLinkFailed = (gateway: string, why: string) => `the link to gateway ${gateway} failed: ${why}`;
+export const handoverTimedOut = (gateway: string, ms: number) => `gateway ${gateway} did not answer within ${ms} ms`;

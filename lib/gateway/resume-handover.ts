@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { GatewayQueryLink } from '../client/gateway-query.link.js';
 import { handoverConnectionClosed, handoverFailed, handoverNoAnswer, handoverRefusedHere } from '../gateway-worker.messages.js';
 import { encodeClientId } from '../protocol/client-id.js';
 import { ExtensionCommand, type HandoverReply } from '../protocol/extension-command.js';
@@ -8,6 +7,7 @@ import { encodeGatewayPacket, type GatewayPacket } from '../protocol/gateway-pac
 import { phpSerialize, phpUnserialize } from '../protocol/php-serialize.js';
 import type { ResumeRequest } from '../protocol/resume-envelope.js';
 import type { ClientConnection } from './client-connection.js';
+import { HandoverLink } from './handover.link.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import type { InnerCommand } from './inner-port.js';
 import type { InnerConnection } from './inner-connection.js';
@@ -66,7 +66,7 @@ export class ResumeHandover {
    */
   async take(ask: ResumeRequest, address: string, socket: Socket, clientIp: number, clientPort: number): Promise<ClientConnection | string> {
     const { connectionId } = decodeId(ask.clientId);
-    const link = new GatewayQueryLink({ address, secretKey: this.options.secretKey, connectTimeout: this.options.connectTimeout, maxPacketSize: this.options.innerMaxPackageSize });
+    const link = new HandoverLink({ address, secretKey: this.options.secretKey, connectTimeout: this.options.connectTimeout, maxReplySize: this.options.innerMaxPackageSize });
     const step = async (s: HandoverAsk['step']): Promise<HandoverReply> => {
       const body = Buffer.from(JSON.stringify({ token: ask.token, received: ask.received, step: s } satisfies HandoverAsk));
       const raw = await link.request(encodeGatewayPacket({ cmd: ExtensionCommand.RESUME_HANDOVER, connectionId, flag: FLAG_BODY_IS_SCALAR, body }), this.options.timeout);
