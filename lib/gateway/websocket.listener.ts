@@ -50,6 +50,11 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' });
     res.end(`This is the websocket endpoint of a GatewayWorker gateway (${l.uri}): connect with a websocket client.\n`);
   };
+  // One error listener for every websocket of this listener (no closure per connection): ws reports
+  // a frame over maxPayload or a malformed frame here, then closes (1009/1002).
+  const onWsError = function (this: WebSocket & { _socket?: Socket }, err: Error) {
+    clients.rejected(null, `${this._socket?.remoteAddress}:${this._socket?.remotePort}`, err.message);
+  };
   const server = o.tls ? createHttpsServer(o.tls, onRequest) : createHttpServer(onRequest);
   if (o.tls) server.on('tlsClientError', noop);
 
@@ -81,7 +86,7 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
 
     const accept = (announceRequest: boolean) =>
       o.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        attachWebSocket(clients, client, ws, o.pingIsActivity);
+        attachWebSocket(clients, client, ws, o.pingIsActivity, onWsError);
         client.release();
         clients.open(client);
         if (announceRequest) clients.webSocketConnect(client, request(), 0);
@@ -119,11 +124,10 @@ function watchClose(clients: ClientLifecycle, client: ClientConnection, pending:
 }
 
 /** Messages (and, when they count as activity, ping/pong frames) of an accepted websocket. */
-function attachWebSocket(clients: ClientLifecycle, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean): void {
+function attachWebSocket(clients: ClientLifecycle, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean, onError: (this: WebSocket, err: Error) => void): void {
   client.ws = ws;
   ws.on('message', (data: Buffer, isBinary: boolean) => clients.message(client, data, isBinary ? FLAG_BODY_IS_SCALAR | FLAG_BINARY : FLAG_BODY_IS_SCALAR));
-  // ws reports a frame over maxPayload or a malformed frame here, then closes (1009/1002).
-  ws.on('error', (err: Error) => clients.rejected(client, err.message));
+  ws.on('error', onError);
   if (pingIsActivity) {
     const alive = () => (client.pingCount = -1);
     ws.on('ping', alive);
