@@ -66,8 +66,8 @@ export const unreadReplies = (peer: string, bytes: number) =>
   `Gateway: ${peer} does not read its query replies (${bytes} bytes queued); connection closed.`;
 export const slowClientDropped = (clientId: string, limit: number) =>
   `Gateway: client ${clientId} reads too slowly (send buffer at ${limit} bytes): messages to it are dropped and counted in send_fail (slowClientPolicy 'drop').`;
-export const clientMessageRejected = (clientId: string, peer: string, reason: string) =>
-  `Gateway: client ${clientId} (${peer}): ${reason}; connection closed.`;
+export const clientMessageRejected = (clientId: string | null, peer: string, reason: string) =>
+  `Gateway: ${clientId ? `client ${clientId}` : 'a websocket client'} (${peer}): ${reason}; connection closed.`;
 export const innerPeerNotLocal = (peer: string) =>
   `Gateway: internal-port connection from ${peer} refused: protected mode is on (no secretKey), so only peers on this host may connect. To let workers and GatewayClients on other hosts in, set the same secretKey on every tier, or protectedMode: false for a cluster on a private network without a key (e.g. a PHP cluster).`;
 export const innerPeerRefused = (peer: string, reason: string) =>

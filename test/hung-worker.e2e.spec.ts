@@ -81,6 +81,7 @@ describe('a hung worker (SIGSTOP for 30 s under traffic)', () => {
     const gw = s.cluster!.gateways[0]!;
     expect(gw.limits?.workerHung).toBe(1);
     const missing = clients.reduce((n, c) => n + c.sent - c.received.length, 0);
+    console.log(`hung worker: longest reply gap ${Math.max(...during)} ms (workerHangTimeout ${HANG_TIMEOUT} ms), ${during.filter((g) => g > HANG_TIMEOUT - 500).length} of ${clients.length} clients waited that long; ${missing} replies missing, lostEvents ${gw.lostEvents ?? 0}`);
     // The rule: events a hung worker had not confirmed are counted as lost (and logged), never
     // redelivered — so exactly the missing replies.
     expect(missing).toBe(gw.lostEvents ?? 0);

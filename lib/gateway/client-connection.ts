@@ -70,10 +70,6 @@ export class ClientConnection {
   inFlightSizes: number[] | null = null;
   /** Events not yet handed to a worker, in order; null when none. */
   backlog: HeldEvent[] | null = null;
-  /** When the backlog began (for `workerWaitWindow`); 0 without one. */
-  waitingSince = 0;
-  /** Reading from the socket is paused (the client's budget is spent, or no worker can take its events). */
-  paused = false;
 
   /**
    * While a websocket handshake is held for a worker's verdict: what was sent to the client
@@ -194,18 +190,22 @@ export class ClientConnection {
     else this.socket.destroy();
   }
 
+  /**
+   * Reading from the socket is paused (the client's budget is spent, or no worker can take its
+   * events). Read from the socket or websocket itself: a connection is kept as small as it can be.
+   */
+  get paused(): boolean {
+    return this.ws ? this.ws.isPaused : this.socket.isPaused();
+  }
+
   /** Stops reading from the socket: TCP's window then pushes back on the sender. */
   pauseReading(): void {
-    if (this.paused) return;
-    this.paused = true;
     if (this.ws) this.ws.pause();
     else this.socket.pause();
   }
 
   /** Reads from the socket again. */
   resumeReading(): void {
-    if (!this.paused) return;
-    this.paused = false;
     if (this.closed) return;
     if (this.ws) this.ws.resume();
     else this.socket.resume();

@@ -213,9 +213,9 @@ export class ClientLifecycle {
   }
 
   /** The client sent what its protocol cannot take (too large, malformed): counted and logged; the listener closes it. */
-  rejected(client: ClientConnection, reason: string): void {
+  rejected(client: ClientConnection | null, peer: string | undefined, reason: string): void {
     this.counters.limits.clientMessageTooLarge++;
-    this.limiter.warn(this.logger, 'client-rejected', clientMessageRejected(this.clientIdOf(client), client.socket.remoteAddress ?? '?', reason));
+    this.limiter.warn(this.logger, 'client-rejected', clientMessageRejected(client ? this.clientIdOf(client) : null, peer ?? '?', reason));
   }
 
   /** A control frame of the envelope: `\0A<n>` acknowledges n messages. Anything else is ignored (a newer SDK). */

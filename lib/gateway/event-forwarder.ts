@@ -59,8 +59,8 @@ interface HungNotice {
  * behaviour: events are written until the link's buffer is full, then dropped (counted, logged).
  */
 export class EventForwarder {
-  /** Clients with a backlog. */
-  private readonly waiting = new Set<ClientConnection>();
+  /** Clients with a backlog, and since when (for `workerWaitWindow`). */
+  private readonly waiting = new Map<ClientConnection, number>();
   /** Closed clients with events still in flight or waiting (gone from the tables, still owed confirmations). */
   private readonly closing = new Map<number, ClientConnection>();
   private readonly hungNotices = new Map<string, HungNotice>();
@@ -83,7 +83,7 @@ export class EventForwarder {
   /** Clients whose reading is paused now. */
   get pausedClients(): number {
     let n = 0;
-    for (const c of this.waiting) if (c.paused) n++;
+    for (const c of this.waiting.keys()) if (c.paused) n++;
     return n;
   }
 
@@ -91,7 +91,7 @@ export class EventForwarder {
   get backlog(): { clients: number; events: number; bytes: number; delivered: number; expired: number } {
     let events = 0;
     let bytes = 0;
-    for (const c of this.waiting) {
+    for (const c of this.waiting.keys()) {
       for (const e of c.backlog ?? []) {
         events++;
         bytes += e.body.length;
@@ -154,13 +154,15 @@ export class EventForwarder {
     if (!client || client.inFlight === 0) return;
     client.inFlight--;
     client.inFlightBytes -= client.inFlightSizes?.shift() ?? 0;
+    // An idle client keeps no array (tens of thousands of idle connections are the common case).
+    if (client.inFlight === 0) client.inFlightSizes = null;
     if (client.backlog) this.pump(client);
     else if (client.closed && client.inFlight === 0) this.closing.delete(client.id);
   }
 
   /** A worker registered (or a draining one left): waiting events go to whoever can take them. */
   workersChanged(): void {
-    for (const client of [...this.waiting]) this.pump(client);
+    for (const client of [...this.waiting.keys()]) this.pump(client);
   }
 
   /**
@@ -195,9 +197,9 @@ export class EventForwarder {
   sweep(now = Date.now()): void {
     const { workerWaitWindow, workerHangTimeout } = this.options;
     if (workerWaitWindow > 0) {
-      for (const client of [...this.waiting]) {
+      for (const [client, since] of [...this.waiting]) {
         // Waiting for budget from a live worker is flow control, not a wait for a worker.
-        if (now - client.waitingSince > workerWaitWindow && !this.router.canRoute(client)) {
+        if (now - since > workerWaitWindow && !this.router.canRoute(client)) {
           this.applyWaitPolicy(client, `no worker took its events within ${workerWaitWindow} ms`);
         }
       }
@@ -248,8 +250,7 @@ export class EventForwarder {
       // A close needs no worker to be logged about (the client is gone either way).
       if (worker === null && cmd !== GatewayCommand.ON_CLOSE) this.noWorker(client);
       client.backlog = [];
-      client.waitingSince = Date.now();
-      this.waiting.add(client);
+      this.waiting.set(client, Date.now());
     }
     // The body may be a slice of a reader's chunk: keep a copy of its own.
     client.backlog.push({ cmd, body: Buffer.from(body), flag });
@@ -280,7 +281,6 @@ export class EventForwarder {
 
   private endBacklog(client: ClientConnection): void {
     client.backlog = null;
-    client.waitingSince = 0;
     this.waiting.delete(client);
     if (client.closed && client.inFlight === 0) this.closing.delete(client.id);
   }

@@ -26,7 +26,7 @@ export function createStreamListener(clients: ClientLifecycle, l: ListenAddress,
         // Noted for the gateway's stalled-frame sweep (no timer per connection).
         client.partialSince = decode.pending === 0 ? 0 : client.partialSince || Date.now();
       } catch (err) {
-        clients.rejected(client, (err as Error).message);
+        clients.rejected(client, socket.remoteAddress, (err as Error).message);
         // Text framing closes gracefully on oversize (workerman); others cut at once.
         if (protocol.name === 'text') socket.end();
         else socket.destroy();

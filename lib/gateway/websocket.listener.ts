@@ -66,6 +66,11 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'close' });
     res.end(`This is the websocket endpoint of a GatewayWorker gateway (${l.uri}): connect with a websocket client.\n`);
   };
+  // One error listener for every websocket of this listener (no closure per connection): ws reports
+  // a frame over maxPayload or a malformed frame here, then closes (1009/1002).
+  const onWsError = function (this: WebSocket & { _socket?: Socket }, err: Error) {
+    clients.rejected(null, `${this._socket?.remoteAddress}:${this._socket?.remotePort}`, err.message);
+  };
   const server = o.tls ? createHttpsServer(o.tls, onRequest) : createHttpServer(onRequest);
   if (o.tls) server.on('tlsClientError', noop);
 
@@ -116,7 +121,7 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
         // The old connection (half-open, if the gateway had not noticed the break) is cut; its
         // close is ignored, since the client has a new socket.
         old?.terminate();
-        attachWebSocket(clients, target, ws, o.pingIsActivity);
+        attachWebSocket(clients, target, ws, o.pingIsActivity, onWsError);
         watchClose(clients, target, o.pending);
         clients.resumed(target, ask.received, ask.clientId);
       });
@@ -145,7 +150,7 @@ export function createWebSocketListener(clients: ClientLifecycle, l: ListenAddre
 
       const accept = (announceRequest: boolean) =>
         o.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-          attachWebSocket(clients, client, ws, o.pingIsActivity);
+          attachWebSocket(clients, client, ws, o.pingIsActivity, onWsError);
           // The welcome goes first, before what was sent while the handshake was held.
           if (client.envelope) clients.welcome(client, { resumed: false, seq: 0, ...(refusal ? { reason: refusal } : {}) });
           client.release();
@@ -193,11 +198,10 @@ function watchClose(clients: ClientLifecycle, client: ClientConnection, pending:
 }
 
 /** Messages (and, when they count as activity, ping/pong frames) of an accepted websocket. */
-function attachWebSocket(clients: ClientLifecycle, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean): void {
+function attachWebSocket(clients: ClientLifecycle, client: ClientConnection, ws: WebSocket, pingIsActivity: boolean, onError: (this: WebSocket, err: Error) => void): void {
   client.ws = ws;
   ws.on('message', (data: Buffer, isBinary: boolean) => clients.message(client, data, isBinary ? FLAG_BODY_IS_SCALAR | FLAG_BINARY : FLAG_BODY_IS_SCALAR));
-  // ws reports a frame over maxPayload or a malformed frame here, then closes (1009/1002).
-  ws.on('error', (err: Error) => clients.rejected(client, err.message));
+  ws.on('error', onError);
   if (pingIsActivity) {
     const alive = () => (client.pingCount = -1);
     ws.on('ping', alive);
