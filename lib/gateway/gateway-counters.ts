@@ -1,3 +1,5 @@
+import type { ResumeCounts } from '../protocol/process-stats.js';
+
 /**
  * The limits of a gateway process, by the name `status` and the metrics give them. Each count is
  * the number of times that limit bit (a message dropped, a client paused or closed, a peer refused).
@@ -35,24 +37,6 @@ export interface GatewayLimitCounts {
   unreadReplies: number;
 }
 
-/** Resumable clients (`gateway.resumeWindow`): how often each thing happened. */
-export interface GatewayResumeCounts {
-  /** An opted-in client's connection broke and it was kept, waiting to resume. */
-  parked: number;
-  /** A client resumed on this gateway (its own or handed over from another). */
-  resumes: number;
-  /** A client resumed here was handed over by another gateway. */
-  handovers: number;
-  /** A client handed over to another gateway (gone from this one). */
-  handedOff: number;
-  /** A waiting client closed for good: the window passed. */
-  expiries: number;
-  /** A client's unacknowledged messages exceeded a resume bound. */
-  overflows: number;
-  /** A resume asked for and refused (unknown, expired, wrong token, gateway gone): the client started over. */
-  refused: number;
-}
-
 /**
  * Running totals of one gateway process, read by `status` and the Prometheus metrics. Plain
  * numbers: the hot paths only add to them.
@@ -69,7 +53,7 @@ export class GatewayCounters {
   /** Events a worker received but never confirmed handling before it disconnected or hung (lost with it). */
   eventsLost = 0;
   /** Resumable clients: parked, resumed, handed over, expired, overflowed, refused. */
-  readonly resume: GatewayResumeCounts = { parked: 0, resumes: 0, handovers: 0, handedOff: 0, expiries: 0, overflows: 0, refused: 0 };
+  readonly resume: ResumeCounts = { parked: 0, resumes: 0, handovers: 0, handedOff: 0, expiries: 0, overflows: 0, refused: 0 };
   /** How often each limit bit. */
   readonly limits: GatewayLimitCounts = {
     slowClientDrop: 0,

@@ -43,15 +43,11 @@ export interface ProcessStats {
 }
 
 /**
- * A gateway's resumable clients, as `status` and the metrics show them.
+ * How often each thing happened to a gateway's resumable clients (`gateway.resumeWindow`).
  *
  * @publicApi
  */
-export interface ResumeStats {
-  /** Clients waiting now (connection broken, within `resumeWindow`). */
-  waiting: number;
-  /** Bytes of unacknowledged messages held for resumable clients now. */
-  bytes: number;
+export interface ResumeCounts {
   /** Connections of opted-in clients that broke and were kept. */
   parked: number;
   /** Clients resumed on this gateway (its own, or handed over). */
@@ -66,4 +62,17 @@ export interface ResumeStats {
   overflows: number;
   /** Resumes refused (unknown client, wrong token, old gateway gone): the client started over. */
   refused: number;
+}
+
+/**
+ * A gateway's resumable clients, as `status` and the metrics show them: the counts, and what is
+ * held now.
+ *
+ * @publicApi
+ */
+export interface ResumeStats extends ResumeCounts {
+  /** Clients waiting now (connection broken, within `resumeWindow`). */
+  waiting: number;
+  /** Bytes of unacknowledged messages held for resumable clients now. */
+  bytes: number;
 }
